@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from autodialer import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("users/", include("users.urls")),
+    path("telephony/", include("telephony.urls")),
+    path("admin/", admin.site.urls),
+]

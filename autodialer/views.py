@@ -1,0 +1,30 @@
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+
+from users.roles import ADMIN, AGENT, SUPERVISOR, is_agent, is_supervisor, role_required
+
+
+def home(request):
+    """Send each role to its own landing page: agents to their phone, others to the dashboard."""
+    if not request.user.is_authenticated:
+        return redirect("users:login")
+    if is_agent(request.user) and not is_supervisor(request.user):
+        for name in ("telephony:agent_panel", "telephony:my_phone"):
+            try:
+                return redirect(reverse(name))
+            except NoReverseMatch:
+                continue
+        return render(request, "agent_placeholder.html")
+    return redirect("dashboard")
+
+
+@role_required(ADMIN, SUPERVISOR)
+def dashboard(request):
+    from telephony.dashboard import dashboard_context
+
+    return render(request, "dashboard.html", dashboard_context())
+
+
+@role_required(AGENT)
+def agent_placeholder(request):
+    return render(request, "agent_placeholder.html")

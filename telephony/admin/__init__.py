@@ -1,0 +1,1 @@
+"""Django admin for every telephony model, one module per subdomain."""

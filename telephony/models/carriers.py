@@ -1,0 +1,56 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from telephony.validators import (
+    caller_id_number_validator,
+    context_name_validator,
+    credential_validator,
+    hostname_validator,
+)
+
+
+class Carrier(models.Model):
+    """A SIP trunk. Saving it writes its ps_endpoints/ps_aors/ps_auths/ps_registrations/
+    ps_endpoint_id_ips rows, under ids derived from its slug so they never collide with
+    extensions (which are digits only)."""
+
+    class AuthMode(models.TextChoices):
+        CREDENTIALS = "credentials", "Username and password"
+        IP = "ip", "IP address only"
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=40, unique=True, validators=[context_name_validator],
+                            help_text="Lowercase letters, digits and '-'; used in Asterisk ids.")
+    server = models.ForeignKey("telephony.AsteriskServer", on_delete=models.PROTECT,
+                               related_name="carriers")
+    host = models.CharField(max_length=255, validators=[hostname_validator])
+    port = models.PositiveIntegerField(default=5060,
+                                       validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    transport = models.CharField(max_length=40, default="transport-udp",
+                                 validators=[context_name_validator])
+    auth_mode = models.CharField(max_length=12, choices=AuthMode.choices,
+                                 default=AuthMode.CREDENTIALS)
+    username = models.CharField(max_length=80, blank=True, validators=[credential_validator])
+    password = models.CharField(max_length=128, blank=True, validators=[credential_validator])
+    register = models.BooleanField(default=False)
+    from_user = models.CharField(max_length=80, blank=True, validators=[credential_validator])
+    from_domain = models.CharField(max_length=255, blank=True, validators=[hostname_validator])
+    codecs = models.CharField(max_length=200, default="ulaw,alaw")
+    dial_prefix = models.CharField(max_length=10, blank=True,
+                                   validators=[caller_id_number_validator])
+    strip_digits = models.PositiveSmallIntegerField(default=0,
+                                                    validators=[MaxValueValidator(20)])
+    caller_id_number = models.CharField("caller ID override", max_length=21, blank=True,
+                                        validators=[caller_id_number_validator])
+    max_channels = models.PositiveIntegerField(
+        default=0, help_text="Maximum simultaneous calls; 0 means no limit.")
+    is_active = models.BooleanField("active", default=True)
+    order = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name

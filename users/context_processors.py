@@ -1,0 +1,44 @@
+"""Navigation: menu entries appear only for roles that may use them, and only once
+the feature's URL exists, so the menu never links to a page that is not there."""
+
+from django.urls import NoReverseMatch, reverse
+
+from users.roles import ADMIN, AGENT, SUPERVISOR, has_any_role, roles_of
+
+TELEPHONY_MENU = [
+    ("Asterisk Servers", "telephony:server_list", (ADMIN,)),
+    ("Extensions", "telephony:phone_list", (ADMIN,)),
+    ("Dialplan", "telephony:dialplan_list", (ADMIN,)),
+    ("Carriers", "telephony:carrier_list", (ADMIN,)),
+    ("Campaigns", "telephony:campaign_list", (ADMIN, SUPERVISOR)),
+    ("Calls", "telephony:call_list", (ADMIN, SUPERVISOR, AGENT)),
+]
+AGENT_MENU = [
+    ("Agent panel", "telephony:agent_panel", (AGENT,)),
+    ("My phone", "telephony:my_phone", (AGENT,)),
+]
+
+
+def _entries(user, menu):
+    items = []
+    for label, name, roles in menu:
+        if not has_any_role(user, roles):
+            continue
+        try:
+            items.append({"label": label, "url": reverse(name)})
+        except NoReverseMatch:
+            continue
+    return items
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = roles_of(user)
+    return {
+        "user_roles": roles,
+        "nav_telephony": _entries(user, TELEPHONY_MENU),
+        "nav_agent": _entries(user, AGENT_MENU) if AGENT in roles else [],
+        "nav_is_admin": ADMIN in roles,
+    }

@@ -1,0 +1,56 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import Group
+
+from users.models import User
+from users.roles import ROLES, primary_role
+
+
+class UserForm(forms.ModelForm):
+    """Create or edit a user with exactly one role. A password is required only on create."""
+
+    role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, required=False,
+                                strip=False)
+    password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput,
+                                required=False, strip=False)
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        creating = self.instance.pk is None
+        self.fields["password1"].required = creating
+        self.fields["password2"].required = creating
+        if not creating:
+            self.fields["role"].initial = primary_role(self.instance) or "Agent"
+            self.fields["password1"].help_text = "Leave blank to keep the current password."
+        else:
+            self.fields["role"].initial = "Agent"
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 or p2:
+            if p1 != p2:
+                self.add_error("password2", "The two passwords differ.")
+            else:
+                try:
+                    password_validation.validate_password(p1, self.instance)
+                except forms.ValidationError as exc:
+                    self.add_error("password1", exc)
+        return cleaned
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        if self.cleaned_data.get("password1"):
+            user.set_password(self.cleaned_data["password1"])
+        if commit:
+            user.save()
+            user.groups.remove(*Group.objects.filter(name__in=ROLES))
+            user.groups.add(Group.objects.get(name=self.cleaned_data["role"]))
+            user.is_staff = self.cleaned_data["role"] == "Admin" or user.is_superuser
+            user.save(update_fields=["is_staff"])
+        return user

@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from users import views
+
+app_name = "users"
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("", views.user_list, name="list"),
+    path("add/", views.user_create, name="create"),
+    path("<int:pk>/edit/", views.user_edit, name="edit"),
+    path("<int:pk>/deactivate/", views.user_deactivate, name="deactivate"),
+]

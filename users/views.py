@@ -1,0 +1,83 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+
+from users.forms import UserForm
+from users.models import User
+from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "users/login.html"
+    redirect_authenticated_user = True
+
+
+@method_decorator(role_required(ADMIN, SUPERVISOR, AGENT), name="dispatch")
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "users/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password was changed.")
+        return super().form_valid(form)
+
+
+@admin_required
+def user_list(request):
+    users = User.objects.prefetch_related("groups")
+    query = request.GET.get("q", "").strip()
+    if query:
+        users = users.filter(
+            Q(username__icontains=query) | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query) | Q(email__icontains=query)
+        )
+    status = request.GET.get("status", "active")
+    if status == "active":
+        users = users.filter(is_active=True)
+    elif status == "inactive":
+        users = users.filter(is_active=False)
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    return render(request, "users/user_list.html", {"page": page, "q": query, "status": status})
+
+
+@admin_required
+def user_create(request):
+    form = UserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        messages.success(request, f"User {user.username} created.")
+        return redirect("users:list")
+    return render(request, "users/user_form.html", {"form": form, "title": "Add user"})
+
+
+@admin_required
+def user_edit(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    form = UserForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        if user == request.user and not form.cleaned_data["is_active"]:
+            form.add_error("is_active", "You cannot deactivate your own account.")
+        else:
+            form.save()
+            messages.success(request, f"User {user.username} saved.")
+            return redirect("users:list")
+    return render(request, "users/user_form.html",
+                  {"form": form, "title": f"Edit user {user.username}", "edited": user})
+
+
+@admin_required
+@require_POST
+def user_deactivate(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    if user == request.user:
+        messages.error(request, "You cannot deactivate your own account.")
+    else:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        messages.success(request, f"User {user.username} deactivated; they can no longer log in.")
+    return redirect("users:list")
