@@ -1,0 +1,1 @@
+"""Write paths and side effects, one module per subdomain (`<thing>_<verb>` functions)."""
