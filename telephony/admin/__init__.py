@@ -1,1 +1,5 @@
 """Django admin for every telephony model, one module per subdomain."""
+from telephony.admin import (
+    carriers,  # noqa: F401
+    dialplan,  # noqa: F401
+)

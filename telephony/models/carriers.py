@@ -1,5 +1,5 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 
 from telephony.validators import (
     caller_id_number_validator,
@@ -54,3 +54,28 @@ class Carrier(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """Save the carrier and its realtime rows together; a changed slug drops the old ids."""
+        from telephony.asterisk.realtime_carriers import (
+            carrier_object_id,
+            carrier_sync,
+            carrier_unsync,
+        )
+
+        with transaction.atomic():
+            previous_slug = None
+            if self.pk:
+                previous_slug = (Carrier.objects.filter(pk=self.pk)
+                                 .values_list("slug", flat=True).first())
+            super().save(*args, **kwargs)
+            if previous_slug and carrier_object_id(previous_slug) != carrier_object_id(self.slug):
+                carrier_unsync(carrier_object_id(previous_slug))
+            carrier_sync(self)
+
+    def delete(self, *args, **kwargs):
+        from telephony.asterisk.realtime_carriers import carrier_unsync
+
+        with transaction.atomic():
+            carrier_unsync(self)
+            return super().delete(*args, **kwargs)

@@ -1,0 +1,117 @@
+"""The carrier form: every value is checked against what the realtime columns and SIP URIs
+can carry, so a saved carrier always produces rows Asterisk can use."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.text import slugify
+
+from telephony.models.carriers import Carrier
+
+# Codecs Asterisk 22 knows by these names (the `allow` list of ps_endpoints).
+CODECS = ("ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "speex16", "g726",
+          "g726aal2", "adpcm", "lpc10", "slin", "slin16", "siren7", "siren14", "g719", "h264",
+          "h263", "h263p", "vp8", "vp9", "t140")
+# SIP user parts: no '@', ':' or spaces (they would break the URI), no ';' or '^' (realtime
+# values are split on ';' and '^XX' is decoded, FACTS.md).
+_SIP_USER = re.compile(r"^[A-Za-z0-9._~!$&'()*+=,%-]*$")
+# Column widths the values land in: ps_endpoints.from_user/from_domain varchar(40),
+# ps_auths.username varchar(40), password varchar(80), ps_endpoint_id_ips.match varchar(80).
+WIDTHS = {"from_user": 40, "from_domain": 40, "username": 40, "password": 80, "host": 80}
+
+
+class CarrierForm(forms.ModelForm):
+    class Meta:
+        model = Carrier
+        fields = ("name", "slug", "server", "host", "port", "transport", "auth_mode", "username",
+                  "password", "register", "from_user", "from_domain", "codecs", "dial_prefix",
+                  "strip_digits", "caller_id_number", "max_channels", "is_active", "order")
+        widgets = {"password": forms.PasswordInput(render_value=False)}
+        help_texts = {
+            "host": "The carrier's SIP server, as a host name or IP address (no port, no sip:).",
+            "slug": "Leave empty to derive it from the name. The trunk's Asterisk id is "
+                    "trunk-<slug>.",
+            "register": "Send REGISTER to the carrier (needs a username and password).",
+            "codecs": "Comma-separated, in order of preference, e.g. ulaw,alaw,g722.",
+            "dial_prefix": "Digits added in front of the dialled number.",
+            "strip_digits": "Digits removed from the front of the dialled number first.",
+            "order": "The first active carrier (lowest order) carries the scaffolded outbound "
+                     "calls.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        if self.instance.pk:
+            self.fields["password"].help_text = "Leave empty to keep the current password."
+
+    def clean_slug(self) -> str:
+        slug = (self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("name", ""))).lower()
+        if not slug:
+            raise forms.ValidationError("Enter a slug: lowercase letters, digits and '-'.")
+        clash = Carrier.objects.filter(slug__iexact=slug).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(f"The carrier {clash.first().name} already uses this slug.")
+        return slug
+
+    def _width(self, name: str) -> str:
+        value = self.cleaned_data.get(name) or ""
+        if len(value) > WIDTHS[name]:
+            raise forms.ValidationError(
+                f"At most {WIDTHS[name]} characters (Asterisk's column is that wide).")
+        return value
+
+    def clean_host(self) -> str:
+        return self._width("host")
+
+    def clean_from_domain(self) -> str:
+        return self._width("from_domain")
+
+    def _sip_user(self, name: str) -> str:
+        value = self._width(name)
+        if not _SIP_USER.match(value):
+            raise forms.ValidationError(
+                "Use letters, digits and . _ - + only: no spaces, '@', ':', ';' or '^'.")
+        return value
+
+    def clean_username(self) -> str:
+        return self._sip_user("username")
+
+    def clean_from_user(self) -> str:
+        return self._sip_user("from_user")
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        if not password and self.instance.pk:
+            return self.instance.password
+        password = self._width("password")
+        if ";" in password or "^" in password:
+            raise forms.ValidationError(
+                "A password cannot contain ';' or '^': Asterisk's realtime driver would cut or "
+                "decode it, and the carrier would reject the login.")
+        return password
+
+    def clean_codecs(self) -> str:
+        codecs = [c.strip().lower() for c in (self.cleaned_data.get("codecs") or "").split(",")]
+        codecs = [c for c in codecs if c]
+        unknown = [c for c in codecs if c not in CODECS]
+        if not codecs:
+            raise forms.ValidationError("Name at least one codec, e.g. ulaw.")
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown codec(s): {', '.join(unknown)}. Known: {', '.join(CODECS)}.")
+        return ",".join(dict.fromkeys(codecs))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("auth_mode") == Carrier.AuthMode.CREDENTIALS:
+            for name in ("username", "password"):
+                if name in cleaned and not cleaned.get(name):
+                    self.add_error(name, "Required when the carrier authenticates with a "
+                                         "username and password.")
+        elif cleaned.get("register"):
+            self.add_error("register", "Registering needs a username and password: choose "
+                                       "'Username and password' authentication.")
+        return cleaned

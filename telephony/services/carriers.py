@@ -1,0 +1,46 @@
+"""Carrier (SIP trunk) write paths. `Carrier.save()` and `delete()` write and remove the realtime
+rows in the same transaction as the carrier itself (telephony/asterisk/realtime_carriers.py)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from telephony.models.carriers import Carrier
+
+# Fields the forms and callers may set; everything else is bookkeeping.
+EDITABLE_FIELDS = (
+    "name", "slug", "server", "host", "port", "transport", "auth_mode", "username", "password",
+    "register", "from_user", "from_domain", "codecs", "dial_prefix", "strip_digits",
+    "caller_id_number", "max_channels", "is_active", "order",
+)
+
+
+def _set(carrier: Carrier, values: dict) -> None:
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not carrier fields: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        setattr(carrier, name, value)
+    if carrier.auth_mode == Carrier.AuthMode.IP:
+        # IP-only trunks neither authenticate nor register: keep no credentials around.
+        carrier.username = carrier.password = ""
+        carrier.register = False
+
+
+def carrier_create(**values) -> Carrier:
+    carrier = Carrier()
+    _set(carrier, values)
+    carrier.save()  # writes the realtime rows in the same transaction
+    return carrier
+
+
+def carrier_update(*, carrier: Carrier, **values) -> Carrier:
+    """Change a carrier; its rows are rewritten, moved (new slug) or removed (deactivated)."""
+    with transaction.atomic():
+        _set(carrier, values)
+        carrier.save()
+    return carrier
+
+
+def carrier_delete(*, carrier: Carrier) -> None:
+    carrier.delete()  # removes the realtime rows in the same transaction

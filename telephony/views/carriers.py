@@ -1,0 +1,75 @@
+"""Telephony → Carriers: SIP trunks and the realtime rows each one writes."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from telephony.asterisk.realtime_carriers import carrier_object_id, carrier_rows_for
+from telephony.forms.carriers import CarrierForm
+from telephony.models.carriers import Carrier
+from telephony.services import carriers as services
+from telephony.services.dialplan import first_active_carrier
+from users.roles import admin_required
+
+
+@admin_required
+def carrier_list(request):
+    carriers = Carrier.objects.select_related("server").order_by("order", "name")
+    return render(request, "telephony/carriers/carrier_list.html",
+                  {"carriers": carriers, "outbound": first_active_carrier()})
+
+
+@admin_required
+def carrier_create(request):
+    form = CarrierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        carrier = services.carrier_create(**form.cleaned_data)
+        messages.success(request, f"Carrier {carrier.name} saved as "
+                                  f"{carrier_object_id(carrier.slug)}.")
+        return redirect("telephony:carrier_detail", pk=carrier.pk)
+    return render(request, "telephony/carriers/carrier_form.html",
+                  {"form": form, "title": "Add carrier"})
+
+
+@admin_required
+def carrier_edit(request, pk):
+    carrier = get_object_or_404(Carrier, pk=pk)
+    form = CarrierForm(request.POST or None, instance=carrier)
+    if request.method == "POST" and form.is_valid():
+        carrier = services.carrier_update(carrier=carrier, **form.cleaned_data)
+        state = "written" if carrier.is_active else "removed (inactive)"
+        messages.success(request, f"Carrier {carrier.name} saved; realtime rows {state}.")
+        return redirect("telephony:carrier_detail", pk=carrier.pk)
+    return render(request, "telephony/carriers/carrier_form.html",
+                  {"form": form, "title": f"Edit carrier {carrier.name}", "carrier": carrier})
+
+
+@admin_required
+def carrier_detail(request, pk):
+    carrier = get_object_or_404(Carrier.objects.select_related("server"), pk=pk)
+    return render(request, "telephony/carriers/carrier_detail.html", {
+        "carrier": carrier,
+        "object_id": carrier_object_id(carrier.slug),
+        "tables": carrier_rows_for(carrier).items(),
+    })
+
+
+@admin_required
+def carrier_delete(request, pk):
+    carrier = get_object_or_404(Carrier, pk=pk)
+    if request.method == "POST":
+        services.carrier_delete(carrier=carrier)
+        messages.success(request, f"Carrier {carrier.name} and its realtime rows deleted.")
+        return redirect("telephony:carrier_list")
+    return render(request, "telephony/carriers/carrier_confirm_delete.html", {"carrier": carrier})
+
+
+urlpatterns = [
+    path("carriers/", carrier_list, name="carrier_list"),
+    path("carriers/new/", carrier_create, name="carrier_create"),
+    path("carriers/<int:pk>/", carrier_detail, name="carrier_detail"),
+    path("carriers/<int:pk>/edit/", carrier_edit, name="carrier_edit"),
+    path("carriers/<int:pk>/delete/", carrier_delete, name="carrier_delete"),
+]
