@@ -3,10 +3,16 @@
 from telephony.views import (
     carriers,
     dialplan,
+    my_phone,
+    phones,
+    servers,
 )
 
 app_name = "telephony"
 
 urlpatterns: list = []
+urlpatterns += servers.urlpatterns
+urlpatterns += phones.urlpatterns
+urlpatterns += my_phone.urlpatterns
 urlpatterns += dialplan.urlpatterns
 urlpatterns += carriers.urlpatterns

@@ -2,4 +2,7 @@
 from telephony.admin import (
     carriers,  # noqa: F401
     dialplan,  # noqa: F401
+    phones,  # noqa: F401
+    realtime,  # noqa: F401
+    servers,  # noqa: F401
 )

@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.urls import reverse
 
 from telephony.validators import (
     caller_id_number_validator,
@@ -48,3 +50,54 @@ class Phone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.extension} ({self.name})"
+
+    def save(self, *args, **kwargs) -> None:
+        """Save the phone and write its realtime rows in one transaction (all or nothing)."""
+        from telephony.asterisk.realtime import phone_sync, secret_generate
+
+        if not self.secret:
+            self.secret = secret_generate()
+        adding = self._state.adding
+        try:
+            with transaction.atomic():
+                previous = None
+                if self.pk is not None:
+                    previous = (Phone.objects.filter(pk=self.pk)
+                                .values_list("extension", flat=True).first())
+                super().save(*args, **kwargs)
+                phone_sync(self, previous_extension=previous)
+        except BaseException:
+            if adding:
+                # The INSERT was rolled back: do not let the instance pretend it exists.
+                self.pk = None
+                self._state.adding = True
+            raise
+
+    def get_absolute_url(self) -> str:
+        return reverse("telephony:phone_detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        """Delete the phone, its realtime rows and its leftover ps_contacts together."""
+        from telephony.asterisk.realtime import phone_unsync
+
+        with transaction.atomic():
+            phone_unsync(self.extension)
+            return super().delete(*args, **kwargs)
+
+    def clean(self) -> None:
+        from telephony.asterisk.realtime import secret_problem
+
+        super().clean()
+        if self.secret and (problem := secret_problem(self.secret)):
+            raise ValidationError({"secret": problem})
+
+    @property
+    def codec_list(self) -> list[str]:
+        return [codec for codec in self.codecs.split(",") if codec]
+
+    @property
+    def callerid(self) -> str | None:
+        """The endpoint's callerid column as Asterisk will read it."""
+        from telephony.asterisk.realtime import format_callerid
+
+        return format_callerid(self.caller_id_name, self.caller_id_number)

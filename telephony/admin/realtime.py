@@ -1,0 +1,77 @@
+"""Django admin for the tables Asterisk reads: any PJSIP option can be set here.
+
+ps_contacts is Asterisk's own (it writes a row on every REGISTER), so it is read-only.
+Rows of an extension are rewritten from its Phone on each save; columns the Phone does not
+manage (everything but the ones in telephony/asterisk/realtime.py) keep what is set here.
+"""
+
+from django.contrib import admin
+
+from telephony.models import (
+    ExtensionsTable,
+    PsAor,
+    PsAuth,
+    PsContact,
+    PsDomainAlias,
+    PsEndpoint,
+    PsEndpointIdIp,
+    PsRegistration,
+)
+
+
+@admin.register(PsEndpoint)
+class PsEndpointAdmin(admin.ModelAdmin):
+    list_display = ("id", "context", "transport", "aors", "auth", "allow", "callerid")
+    search_fields = ("id", "callerid", "context")
+    list_filter = ("context", "transport")
+
+
+@admin.register(PsAuth)
+class PsAuthAdmin(admin.ModelAdmin):
+    list_display = ("id", "auth_type", "username")
+    search_fields = ("id", "username")
+
+
+@admin.register(PsAor)
+class PsAorAdmin(admin.ModelAdmin):
+    list_display = ("id", "max_contacts", "remove_existing", "qualify_frequency")
+    search_fields = ("id",)
+
+
+@admin.register(PsContact)
+class PsContactAdmin(admin.ModelAdmin):
+    list_display = ("id", "endpoint", "uri", "user_agent", "via_addr", "via_port",
+                    "expiration_time")
+    search_fields = ("id", "endpoint", "uri", "user_agent")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PsEndpointIdIp)
+class PsEndpointIdIpAdmin(admin.ModelAdmin):
+    list_display = ("id", "endpoint", "match")
+    search_fields = ("id", "endpoint", "match")
+
+
+@admin.register(PsRegistration)
+class PsRegistrationAdmin(admin.ModelAdmin):
+    list_display = ("id", "server_uri", "client_uri", "transport", "endpoint")
+    search_fields = ("id", "server_uri", "client_uri")
+
+
+@admin.register(PsDomainAlias)
+class PsDomainAliasAdmin(admin.ModelAdmin):
+    list_display = ("id", "domain")
+    search_fields = ("id", "domain")
+
+
+@admin.register(ExtensionsTable)
+class ExtensionsTableAdmin(admin.ModelAdmin):
+    list_display = ("context", "exten", "priority", "app", "appdata")
+    list_filter = ("context",)
+    search_fields = ("context", "exten", "app", "appdata")
+    ordering = ("context", "exten", "priority")

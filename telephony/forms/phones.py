@@ -1,0 +1,249 @@
+"""Forms for extensions (phones): validate and convert, never write rows or talk to Asterisk.
+
+Every value here ends up in a realtime row or a SIP header, so the rules are strict and the
+messages say what is allowed (see `telephony/validators.py`).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from telephony.asterisk.realtime import MIN_TYPED_SECRET_LENGTH, secret_problem
+from telephony.models import AsteriskServer, Phone
+from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
+from telephony.services.phones import CSV_MAX_BYTES, MAX_BULK
+from telephony.validators import (
+    caller_id_name_validator,
+    caller_id_number_validator,
+    context_name_validator,
+    extension_validator,
+    safe_text_validator,
+)
+from users.models import User
+from users.roles import AGENT
+
+# Asterisk's own codec names (`core show codecs`), the ones a softphone or trunk commonly offers.
+CODEC_CHOICES = [
+    ("ulaw", "G.711 µ-law (ulaw)"),
+    ("alaw", "G.711 A-law (alaw)"),
+    ("g722", "G.722 wideband (g722)"),
+    ("g729", "G.729 (g729)"),
+    ("gsm", "GSM (gsm)"),
+    ("opus", "Opus (opus)"),
+    ("ilbc", "iLBC (ilbc)"),
+    ("speex", "Speex (speex)"),
+    ("g726", "G.726 (g726)"),
+    ("slin", "Signed linear 8 kHz (slin)"),
+    ("h264", "H.264 video (h264)"),
+    ("vp8", "VP8 video (vp8)"),
+]
+CODEC_NAMES = frozenset(name for name, _label in CODEC_CHOICES)
+
+
+def codecs_problem(codecs: list[str]) -> str | None:
+    unknown = [codec for codec in codecs if codec not in CODEC_NAMES]
+    if unknown:
+        return (f"Unknown codec {', '.join(unknown)}; use Asterisk codec names: "
+                f"{', '.join(sorted(CODEC_NAMES))}.")
+    if not codecs:
+        return "Choose at least one codec."
+    return None
+
+
+def agents_queryset():
+    return User.objects.filter(groups__name=AGENT, is_active=True).order_by("username").distinct()
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        full_name = obj.get_full_name()
+        return f"{obj.username} ({full_name})" if full_name else obj.username
+
+
+class CodecsField(forms.MultipleChoiceField):
+    """A checkbox list of codec names, cleaned to Asterisk's comma list (`ulaw,alaw`)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", CODEC_CHOICES)
+        kwargs.setdefault("initial", DEFAULT_CODECS.split(","))
+        kwargs.setdefault("help_text", "Offered in this order; the phone picks among them.")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return [codec for codec in value.split(",") if codec]
+        return value
+
+    def clean(self, value) -> str:
+        codecs = super().clean(value)
+        # Keep the order of the list above so the preferred (most compatible) codecs come first.
+        return ",".join(name for name, _label in CODEC_CHOICES if name in codecs)
+
+
+class PhoneForm(forms.ModelForm):
+    """Create or edit an extension. The secret is generated unless the admin types one."""
+
+    codecs = CodecsField()
+    user = AgentChoiceField(queryset=agents_queryset(), required=False, label="Agent",
+                            help_text="Only users with the Agent role; one active phone each.")
+    new_secret = forms.CharField(
+        label="Secret (SIP password)", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=f"Leave blank to generate a strong one. At least {MIN_TYPED_SECRET_LENGTH} "
+                  "characters, no ';', '^', spaces or line breaks.",
+    )
+    regenerate_secret = forms.BooleanField(
+        required=False, label="Generate a new secret",
+        help_text="The phone must then be re-provisioned with the new password.")
+
+    class Meta:
+        model = Phone
+        fields = ["extension", "name", "server", "context", "codecs", "transport", "max_contacts",
+                  "caller_id_name", "caller_id_number", "user", "is_active"]
+        error_messages = {
+            "extension": {"unique": "This extension already exists."},
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = agents_queryset()
+        self.fields["server"].queryset = AsteriskServer.objects.order_by("name")
+        self.fields["caller_id_name"].validators.append(caller_id_name_validator)
+        self.fields["extension"].widget.attrs.update({"inputmode": "numeric",
+                                                      "autocomplete": "off"})
+        if self.instance.pk is None:
+            del self.fields["regenerate_secret"]
+        else:
+            self.fields["new_secret"].help_text = (
+                "Leave blank to keep the current secret. At least "
+                f"{MIN_TYPED_SECRET_LENGTH} characters, no ';', '^', spaces or line breaks.")
+
+    def clean_new_secret(self) -> str:
+        secret = self.cleaned_data["new_secret"]
+        if secret and (problem := secret_problem(secret)):
+            raise forms.ValidationError(problem)
+        return secret
+
+    def clean(self):
+        cleaned = super().clean()
+        user = cleaned.get("user")
+        active = cleaned.get("is_active")
+        if user and active:
+            taken = (Phone.objects.filter(user=user, is_active=True)
+                     .exclude(pk=self.instance.pk).first())
+            if taken:
+                # Reported here so the database's partial unique constraint is never the message.
+                self.add_error("user", f"{user.username} already has active extension "
+                                       f"{taken.extension}; a user has at most one active phone.")
+        if cleaned.get("new_secret") and cleaned.get("regenerate_secret"):
+            self.add_error("new_secret", "Type a secret or ask for a new one, not both.")
+        return cleaned
+
+
+class PhoneBulkForm(forms.Form):
+    """A range of extensions created in one go: `2000`..`2999` named `Agent {ext}`."""
+
+    start = forms.CharField(label="First extension", max_length=15,
+                            validators=[extension_validator])
+    end = forms.CharField(label="Last extension", max_length=15, validators=[extension_validator])
+    name_pattern = forms.CharField(
+        max_length=80, initial="Agent {ext}",
+        help_text="{ext} is replaced by the extension number.")
+    server = forms.ModelChoiceField(queryset=AsteriskServer.objects.order_by("name"))
+    context = forms.CharField(max_length=40, initial="agents", validators=[context_name_validator])
+    codecs = CodecsField()
+    transport = forms.CharField(max_length=40, initial=DEFAULT_TRANSPORT,
+                                validators=[context_name_validator])
+    max_contacts = forms.IntegerField(initial=1,
+                                      validators=[MinValueValidator(1), MaxValueValidator(20)])
+
+    def clean_name_pattern(self) -> str:
+        pattern = self.cleaned_data["name_pattern"]
+        without = pattern.replace("{ext}", "")
+        if "{" in without or "}" in without:
+            raise forms.ValidationError("The only placeholder is {ext}.")
+        safe_text_validator(without)
+        return pattern
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if int(end) < int(start):
+                self.add_error("end", "The last extension must not be below the first.")
+            elif int(end) - int(start) + 1 > MAX_BULK:
+                self.add_error("end", f"At most {MAX_BULK:,} extensions at once "
+                                      f"(this range has {int(end) - int(start) + 1:,}).")
+            elif len(str(int(end)).zfill(len(start))) > 15:
+                self.add_error("end", "Extensions are at most 15 digits.")
+        pattern = cleaned.get("name_pattern")
+        if pattern and end and len(pattern.replace("{ext}", end)) > 80:
+            self.add_error("name_pattern", "Names are at most 80 characters.")
+        return cleaned
+
+
+class PhoneImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="UTF-8 CSV, at most 2 MB and 10,000 rows.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > CSV_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is 2 MB "
+                "(10,000 rows). Split it into several files.")
+        return upload
+
+
+class PhoneCsvRowForm(forms.Form):
+    """One CSV row's own values; the import service resolves server/user names and conflicts."""
+
+    extension = forms.CharField(max_length=15, validators=[extension_validator])
+    name = forms.CharField(max_length=80, validators=[safe_text_validator])
+    server = forms.CharField(max_length=100)
+    context = forms.CharField(max_length=40, required=False, validators=[context_name_validator])
+    codecs = forms.CharField(max_length=200, required=False)
+    transport = forms.CharField(max_length=40, required=False,
+                                validators=[context_name_validator])
+    max_contacts = forms.IntegerField(required=False,
+                                      validators=[MinValueValidator(1), MaxValueValidator(20)])
+    caller_id_name = forms.CharField(max_length=40, required=False,
+                                     validators=[safe_text_validator, caller_id_name_validator])
+    caller_id_number = forms.CharField(max_length=21, required=False,
+                                       validators=[caller_id_number_validator])
+    user = forms.CharField(max_length=150, required=False)
+    active = forms.CharField(required=False)
+    secret = forms.CharField(max_length=64, required=False, strip=False)
+
+    TRUE = {"yes", "y", "true", "1", "active"}
+    FALSE = {"no", "n", "false", "0", "inactive"}
+
+    def clean_codecs(self) -> str:
+        raw = self.cleaned_data["codecs"]
+        if ";" in raw:
+            raise forms.ValidationError("Separate codecs with ',' or '|', never ';'.")
+        codecs = [codec.strip().lower() for codec in raw.replace("|", ",").split(",")]
+        codecs = [codec for codec in codecs if codec]
+        if not codecs:
+            return ""
+        if problem := codecs_problem(codecs):
+            raise forms.ValidationError(problem)
+        return ",".join(codecs)
+
+    def clean_active(self) -> bool | None:
+        raw = self.cleaned_data["active"].strip().lower()
+        if not raw:
+            return None
+        if raw in self.TRUE:
+            return True
+        if raw in self.FALSE:
+            return False
+        raise forms.ValidationError("Use yes or no.")
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"]
+        if secret and (problem := secret_problem(secret)):
+            raise forms.ValidationError(problem)
+        return secret

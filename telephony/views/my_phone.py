@@ -1,0 +1,23 @@
+"""My phone: an agent's own extension and how to set up their softphone. Nothing of anyone
+else's: the phone is looked up by the logged-in user only, never by an id in the URL."""
+
+from django.shortcuts import render
+from django.urls import path
+
+from telephony.asterisk.realtime import registration_status
+from telephony.models import Phone
+from users.roles import AGENT, role_required
+
+
+@role_required(AGENT)
+def my_phone(request):
+    phone = (Phone.objects.select_related("server")
+             .filter(user=request.user, is_active=True).first())
+    registration = registration_status([phone.extension])[phone.extension] if phone else None
+    return render(request, "telephony/my_phone.html",
+                  {"phone": phone, "registration": registration})
+
+
+urlpatterns = [
+    path("my-phone/", my_phone, name="my_phone"),
+]

@@ -1,0 +1,200 @@
+"""Extensions (phones): admin-only list, create, edit, delete, detail, bulk create, CSV."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from telephony.asterisk.realtime import realtime_rows_for, registration_status
+from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
+from telephony.models import AsteriskServer, Phone
+from telephony.services.phones import (
+    BulkCollisionError,
+    CsvImportError,
+    PhoneError,
+    extension_range,
+    phone_bulk_collisions,
+    phone_bulk_create,
+    phone_create,
+    phone_csv_export,
+    phone_csv_import,
+    phone_delete,
+    phone_update,
+)
+from users.roles import admin_required
+
+PAGE_SIZE = 50
+_PHONE_FIELDS = ("extension", "name", "server", "context", "codecs", "transport", "max_contacts",
+                 "caller_id_name", "caller_id_number", "user", "is_active")
+
+
+def _filtered_phones(request):
+    """The list's search and filters, shared by the page and its CSV export."""
+    phones = Phone.objects.select_related("server", "user").order_by("extension")
+    filters = {key: request.GET.get(key, "").strip() for key in ("q", "server", "assigned",
+                                                                  "active")}
+    if filters["q"]:
+        q = filters["q"]
+        phones = phones.filter(Q(extension__icontains=q) | Q(name__icontains=q)
+                               | Q(user__username__icontains=q))
+    if filters["server"].isdigit():
+        phones = phones.filter(server_id=int(filters["server"]))
+    if filters["assigned"] in ("yes", "no"):
+        phones = phones.filter(user__isnull=filters["assigned"] == "no")
+    if filters["active"] in ("yes", "no"):
+        phones = phones.filter(is_active=filters["active"] == "yes")
+    return phones, filters
+
+
+@admin_required
+def phone_list(request):
+    phones, filters = _filtered_phones(request)
+    page = Paginator(phones, PAGE_SIZE).get_page(request.GET.get("page"))
+    # One ps_contacts query for the whole page, whatever its size.
+    registrations = registration_status(phone.extension for phone in page)
+    return render(request, "telephony/phones/phone_list.html", {
+        "page": page,
+        "rows": [(phone, registrations[phone.extension]) for phone in page],
+        "filters": filters,
+        "servers": AsteriskServer.objects.order_by("name").only("pk", "name"),
+        "query_string": request.GET.urlencode(),
+    })
+
+
+def _fields(form) -> dict:
+    return {name: form.cleaned_data[name] for name in _PHONE_FIELDS}
+
+
+@admin_required
+def phone_create_view(request):
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            phone = phone_create(secret=form.cleaned_data["new_secret"], **_fields(form))
+        except PhoneError as exc:
+            form.add_error(exc.field, exc.message)
+        except IntegrityError:
+            form.add_error("extension", "This extension was just created by someone else.")
+        else:
+            messages.success(request, f"Extension {phone.extension} created and written to "
+                                      "Asterisk.")
+            return redirect("telephony:phone_detail", pk=phone.pk)
+    return render(request, "telephony/phones/phone_form.html",
+                  {"form": form, "title": "Add extension"})
+
+
+@admin_required
+def phone_edit(request, pk):
+    phone = get_object_or_404(Phone.objects.select_related("server", "user"), pk=pk)
+    # The form gets its own copy: validation writes the posted values onto its instance.
+    form = PhoneForm(request.POST or None, instance=Phone.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            phone_update(phone=phone, secret=form.cleaned_data["new_secret"],
+                         regenerate_secret=form.cleaned_data["regenerate_secret"],
+                         **_fields(form))
+        except PhoneError as exc:
+            form.add_error(exc.field, exc.message)
+        except IntegrityError:
+            form.add_error(None, "Someone else changed this extension or agent at the same "
+                                 "time; nothing was saved. Check and try again.")
+        else:
+            messages.success(request, f"Extension {phone.extension} saved.")
+            return redirect("telephony:phone_detail", pk=phone.pk)
+    return render(request, "telephony/phones/phone_form.html",
+                  {"form": form, "title": f"Edit extension {phone.extension}", "phone": phone})
+
+
+@admin_required
+def phone_delete_view(request, pk):
+    phone = get_object_or_404(Phone.objects.select_related("server", "user"), pk=pk)
+    if request.method == "POST":
+        phone_delete(phone=phone)
+        messages.success(request, f"Extension {phone.extension} deleted; Asterisk no longer "
+                                  "accepts it.")
+        return redirect("telephony:phone_list")
+    return render(request, "telephony/phones/phone_confirm_delete.html", {"phone": phone})
+
+
+@admin_required
+def phone_detail(request, pk):
+    phone = get_object_or_404(Phone.objects.select_related("server", "user"), pk=pk)
+    return render(request, "telephony/phones/phone_detail.html", {
+        "phone": phone,
+        "rows": realtime_rows_for(phone.extension),
+        "registration": registration_status([phone.extension])[phone.extension],
+    })
+
+
+@admin_required
+def phone_bulk_create_view(request):
+    form = PhoneBulkForm(request.POST or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        extensions = extension_range(data["start"], data["end"])
+        collisions = phone_bulk_collisions(extensions=extensions)
+        if "confirm" in request.POST and not collisions:
+            try:
+                phones = phone_bulk_create(**data)
+            except BulkCollisionError as exc:
+                collisions = exc.collisions
+            except PhoneError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                messages.success(request, f"{len(phones):,} extensions created "
+                                          f"({extensions[0]}–{extensions[-1]}).")
+                return redirect("telephony:phone_list")
+        pattern = data["name_pattern"]
+        preview = {
+            "count": len(extensions), "first": extensions[0], "last": extensions[-1],
+            "first_name": pattern.replace("{ext}", extensions[0]),
+            "last_name": pattern.replace("{ext}", extensions[-1]),
+            "collisions": collisions, "collisions_shown": collisions[:200],
+        }
+    return render(request, "telephony/phones/phone_bulk_form.html",
+                  {"form": form, "preview": preview})
+
+
+@admin_required
+def phone_import(request):
+    form = PhoneImportForm(request.POST or None, request.FILES or None)
+    errors = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = phone_csv_import(data=form.cleaned_data["file"].read())
+        except CsvImportError as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"Import done: {len(result.created)} created, "
+                                      f"{len(result.updated)} updated.")
+            return redirect("telephony:phone_list")
+    return render(request, "telephony/phones/phone_import.html",
+                  {"form": form, "errors": errors})
+
+
+@admin_required
+def phone_export(request):
+    phones, _filters = _filtered_phones(request)
+    include_secrets = request.GET.get("secrets") == "1"
+    response = HttpResponse(phone_csv_export(phones=phones, include_secrets=include_secrets),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="extensions.csv"'
+    # The secrets variant must not linger in a shared cache or the browser's.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+urlpatterns = [
+    path("extensions/", phone_list, name="phone_list"),
+    path("extensions/add/", phone_create_view, name="phone_create"),
+    path("extensions/bulk/", phone_bulk_create_view, name="phone_bulk_create"),
+    path("extensions/import/", phone_import, name="phone_import"),
+    path("extensions/export/", phone_export, name="phone_export"),
+    path("extensions/<int:pk>/", phone_detail, name="phone_detail"),
+    path("extensions/<int:pk>/edit/", phone_edit, name="phone_edit"),
+    path("extensions/<int:pk>/delete/", phone_delete_view, name="phone_delete"),
+]
