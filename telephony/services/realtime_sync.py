@@ -1,0 +1,89 @@
+"""Rewrite every realtime row from what the app holds, and find rows nothing owns.
+
+Used by `setup_asterisk_realtime --sync-existing` after a restore, a manual edit of the tables
+or an upgrade. Idempotent: running it twice writes the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from telephony.asterisk import realtime, realtime_carriers, realtime_dialplan
+from telephony.models import (
+    Carrier,
+    DialplanContext,
+    ExtensionsTable,
+    Phone,
+    PsAor,
+    PsAuth,
+    PsContact,
+    PsEndpoint,
+    PsEndpointIdIp,
+    PsRegistration,
+)
+
+
+@dataclass
+class SyncReport:
+    phones: int = 0
+    carriers: int = 0
+    contexts: int = 0
+    rows: int = 0
+    orphans: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _owned_ids() -> set[str]:
+    owned = set(Phone.objects.filter(is_active=True).values_list("extension", flat=True))
+    for carrier in Carrier.objects.filter(is_active=True):
+        owned.update(realtime_carriers.carrier_object_ids(carrier))
+    return owned
+
+
+def realtime_orphans() -> list[tuple[str, str]]:
+    """(table, id) of realtime rows that no active phone, carrier or dialplan context owns."""
+    owned = _owned_ids()
+    orphans: list[tuple[str, str]] = []
+    for model in (PsEndpoint, PsAuth, PsAor, PsRegistration, PsEndpointIdIp):
+        ids = model.objects.exclude(id__in=owned).values_list("id", flat=True).order_by("id")
+        orphans += [(model._meta.db_table, ident) for ident in ids]
+    contacts = PsContact.objects.exclude(endpoint__in=owned).values_list("id", flat=True)
+    orphans += [("ps_contacts", ident) for ident in contacts.order_by("id")]
+    contexts = set(DialplanContext.objects.values_list("name", flat=True))
+    rows = (ExtensionsTable.objects.exclude(context__in=contexts)
+            .order_by("context", "exten", "priority")
+            .values_list("context", "exten", "priority"))
+    orphans += [("extensions_table", f"{c},{e},{p}") for c, e, p in rows]
+    return orphans
+
+
+def _prune(orphans: list[tuple[str, str]]) -> None:
+    by_table: dict[str, list[str]] = {}
+    for table, ident in orphans:
+        by_table.setdefault(table, []).append(ident)
+    for model in (PsEndpoint, PsAuth, PsAor, PsRegistration, PsEndpointIdIp, PsContact):
+        ids = by_table.get(model._meta.db_table)
+        if ids:
+            model.objects.filter(id__in=ids).delete()
+    if by_table.get("extensions_table"):
+        contexts = set(DialplanContext.objects.values_list("name", flat=True))
+        ExtensionsTable.objects.exclude(context__in=contexts).delete()
+    # Asterisk leaves contacts behind when their endpoint goes: remove those too.
+    PsContact.objects.exclude(endpoint__in=PsEndpoint.objects.values("id")).delete()
+
+
+@transaction.atomic
+def realtime_sync_all(*, prune: bool = False) -> SyncReport:
+    report = SyncReport()
+    phones = list(Phone.objects.filter(is_active=True).select_related("server"))
+    report.rows += realtime.phones_sync_bulk(phones)
+    report.phones = len(phones)
+    report.carriers, carrier_rows = realtime_carriers.carriers_sync_all()
+    report.rows += carrier_rows
+    report.contexts, dialplan_rows = realtime_dialplan.dialplan_sync_all()
+    report.rows += dialplan_rows
+    report.orphans = realtime_orphans()
+    if prune and report.orphans:
+        _prune(report.orphans)
+    return report
