@@ -140,6 +140,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # panoramisk logs its protocol version at INFO on every AMI connection (one per API call).
+    "loggers": {"panoramisk": {"level": "WARNING"}},
 }
 
 # MariaDB has no partial unique indexes, so "one active phone per user" is not enforced by the

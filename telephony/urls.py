@@ -1,10 +1,13 @@
 """URLs of the telephony app: each screen family's views module owns its patterns."""
 
 from telephony.views import (
+    calls,
+    campaigns,
     carriers,
     dialplan,
     my_phone,
     phones,
+    server_checks,
     servers,
 )
 
@@ -16,3 +19,6 @@ urlpatterns += phones.urlpatterns
 urlpatterns += my_phone.urlpatterns
 urlpatterns += dialplan.urlpatterns
 urlpatterns += carriers.urlpatterns
+urlpatterns += calls.urlpatterns
+urlpatterns += campaigns.urlpatterns
+urlpatterns += server_checks.urlpatterns

@@ -1,0 +1,78 @@
+"""The live event listener: one AMI connection per active Asterisk server, every call event
+applied to the call log by `telephony.services.call_events.handle_event`.
+
+    python manage.py asterisk_events
+
+Runs until SIGTERM or SIGINT. Reconnecting with backoff (Asterisk restarts, network cuts) is
+`listen_events`'s job; this module only wires servers to it. Run exactly one copy per
+deployment next to gunicorn (docs/call-control.md has a systemd unit); a second copy would
+be harmless (every change is idempotent), only wasteful.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from functools import partial
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from telephony.asterisk.ami import listen_events
+from telephony.models import AsteriskServer
+from telephony.services.asterisk import ami_config_for
+from telephony.services.call_events import HANDLED_EVENTS, handle_event
+
+logger = logging.getLogger(__name__)
+
+
+def apply_event(server: AsteriskServer, event: dict[str, Any]) -> None:
+    """One step, in a worker thread: what Django does around a request, around one event."""
+    close_old_connections()  # a connection the database dropped while we were idle
+    try:
+        call = handle_event(server, event)
+        if call is not None:
+            logger.debug("%s %s: call %s is %s", server.name, event.get("Event"), call.pk,
+                         call.status)
+    finally:
+        close_old_connections()
+
+
+async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = None) -> None:
+    """Follow every active server (or `servers`) until `stop` is set."""
+    if servers is None:
+        servers = await sync_to_async(list)(AsteriskServer.objects.filter(is_active=True))
+    if not servers:
+        logger.warning("No active Asterisk server: nothing to listen to")
+        await stop.wait()
+        return
+    apply = sync_to_async(apply_event, thread_sensitive=True)
+
+    async def on_event(server: AsteriskServer, event: dict[str, Any]) -> None:
+        if event.get("Event") in HANDLED_EVENTS:  # most events are not about calls: no DB
+            await apply(server, event)
+
+    await asyncio.gather(*(
+        listen_events(ami_config_for(server), partial(on_event, server), stop=stop)
+        for server in servers))
+
+
+class Command(BaseCommand):
+    help = "Follow Asterisk's AMI events and keep the call log up to date (runs until stopped)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        names = await sync_to_async(list)(
+            AsteriskServer.objects.filter(is_active=True).values_list("name", flat=True))
+        self.stdout.write(f"Listening to AMI events of: {', '.join(names) or '(no server)'}")
+        await listen(stop)
+        self.stdout.write("Stopped.")

@@ -1,0 +1,303 @@
+"""Move a Call through its states from the AMI events Asterisk sends about it.
+
+`handle_event(server, event)` is a plain synchronous function: the `asterisk_events` worker calls
+it for every event, tests call it directly. Events may come late, twice or out of order (a
+listener reconnecting, two listeners during a deploy), so every change only moves a call
+forward (queued < ringing < answered < an ending) and only fills fields that are still empty.
+
+What the statuses mean (docs/call-control.md):
+  queued    we sent the Originate; the agent's phone has not rung yet
+  ringing   the agent's phone rings, or the agent picked up and the number is being dialled
+  answered  the called party answered: both legs are bridged (answered_at is set)
+  completed an answered call ended (duration = talk time)
+  busy / no_answer / failed / cancelled: ended without an answer (duration 0)
+
+How events find their call: the Originate carries our UUID as ActionID (OriginateResponse) and
+as the channel variable AUTODIALER_CALL_ID (VarSet), which give us the agent leg's channel,
+uniqueid and linkedid. Every later event of that leg carries its Uniqueid; the far end's leg,
+created by Dial() from it, carries the same Linkedid.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from telephony.models import AsteriskServer, Call
+
+CALL_ID_VARIABLE = "AUTODIALER_CALL_ID"
+
+Status = Call.Status
+_RANK = {Status.QUEUED: 0, Status.RINGING: 1, Status.ANSWERED: 2}
+_ENDED = 3
+
+# OriginateResponse Reason (Asterisk's AST_CONTROL_* of the agent's phone leg).
+_ORIGINATE_FAILURES = {
+    "0": (Status.FAILED, "Your phone could not be called (is it registered?)"),
+    "1": (Status.FAILED, "Your phone hung up before answering"),
+    "3": (Status.NO_ANSWER, "Your phone did not answer"),
+    "5": (Status.BUSY, "Your phone is busy"),
+    "8": (Status.FAILED, "Asterisk reported congestion calling your phone"),
+}
+# DialEnd DialStatus of the dial from the agent's leg to the number.
+_DIAL_STATUSES = {
+    "ANSWER": Status.ANSWERED,
+    "BUSY": Status.BUSY,
+    "NOANSWER": Status.NO_ANSWER,
+    "CANCEL": Status.CANCELLED,
+    "CONGESTION": Status.FAILED,
+    "CHANUNAVAIL": Status.FAILED,
+}
+_BUSY_CAUSES = {17, 21}  # user busy, call rejected
+_NO_ANSWER_CAUSES = {18, 19, 20}  # no user responding, no answer, subscriber absent
+_CLEARING_CAUSES = {0, 16}  # unknown, normal clearing: someone hung up
+
+
+def rank(status: str) -> int:
+    return _RANK.get(status, _ENDED)
+
+
+def call_advance(call: Call, status: str, *, at: datetime | None = None) -> list[str]:
+    """Move `call` forward to a live status (never back). Returns the changed fields."""
+    if rank(status) <= rank(call.status) or rank(status) == _ENDED:
+        return []
+    call.status = status
+    changed = ["status"]
+    if status == Status.ANSWERED and call.answered_at is None:
+        call.answered_at = at or timezone.now()
+        changed.append("answered_at")
+    return changed
+
+
+def call_finish(call: Call, status: str, *, at: datetime | None = None,
+                cause: int | None = None, cause_text: str = "",
+                error: str = "") -> list[str]:
+    """End a live call with `status`; on an ended call only fill what is still missing.
+    Returns the changed fields (not saved)."""
+    at = at or timezone.now()
+    changed: list[str] = []
+    if call.is_live:
+        if status == Status.COMPLETED and call.answered_at is None:
+            status = Status.CANCELLED  # "completed" means answered and ended
+        call.status = status
+        changed.append("status")
+    if error and not call.error_message and call.status != Status.COMPLETED:
+        # Also after the fact: the phone leg's Hangup often comes before OriginateResponse.
+        call.error_message = error[:255]
+        changed.append("error_message")
+    if call.ended_at is None and call.status not in _RANK:
+        call.ended_at = at
+        call.duration = (max(int((at - call.answered_at).total_seconds()), 0)
+                         if call.answered_at else 0)
+        changed += ["ended_at", "duration"]
+    if cause is not None and call.hangup_cause is None:
+        call.hangup_cause = cause
+        call.hangup_cause_text = cause_text[:80]
+        changed += ["hangup_cause", "hangup_cause_text"]
+    return changed
+
+
+def handle_event(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    """Apply one AMI event to the call it is about; return that call, or None if the event
+    is not about one of ours (most are not)."""
+    handler = _HANDLERS.get(event.get("Event", ""))
+    if handler is None:
+        return None
+    with transaction.atomic():
+        return handler(server, event)
+
+
+# --- finding the call ---
+def _text(event: dict[str, Any], key: str) -> str:
+    value = event.get(key, "")
+    value = value[-1] if isinstance(value, list) else value
+    return "" if value in ("", "<unknown>") else str(value)
+
+
+def _by_id(server: AsteriskServer, value: str) -> Call | None:
+    try:
+        call_id = uuid.UUID(value.strip())
+    except (ValueError, AttributeError):
+        return None
+    return Call.objects.select_for_update().filter(pk=call_id, server=server).first()
+
+
+def _by_leg(server: AsteriskServer, event: dict[str, Any],
+            prefix: str = "") -> tuple[Call | None, str]:
+    """The call whose agent leg ("agent") or far-end leg ("peer") this event is about."""
+    uid, linked = _text(event, prefix + "Uniqueid"), _text(event, prefix + "Linkedid")
+    match = Q()
+    for value in {uid, linked} - {""}:
+        match |= Q(uniqueid=value) | Q(linkedid=value)
+    if not match:
+        return None, ""
+    call = (Call.objects.select_for_update().filter(match, server=server)
+            .order_by("-created_at").first())
+    if call is None:
+        return None, ""
+    return call, "agent" if uid and uid == call.uniqueid else "peer"
+
+
+def _save(call: Call, changed: list[str]) -> Call:
+    if changed:
+        call.save(update_fields=sorted(set(changed)))
+    return call
+
+
+def _fill(call: Call, **values: str) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        if value and not getattr(call, name):
+            setattr(call, name, value)
+            changed.append(name)
+    return changed
+
+
+# --- one function per event ---
+def _originate_response(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    call = _by_id(server, _text(event, "ActionID"))
+    if call is None:
+        return None
+    reason = _text(event, "Reason")
+    if _text(event, "Response") == "Success" or reason == "4":
+        uid = _text(event, "Uniqueid")
+        # An originated channel starts its own linkedid.
+        changed = _fill(call, channel=_text(event, "Channel"), uniqueid=uid, linkedid=uid)
+        return _save(call, changed + call_advance(call, Status.RINGING))
+    status, message = _ORIGINATE_FAILURES.get(
+        reason, (Status.FAILED, f"Asterisk could not place the call (reason {reason or '?'})"))
+    return _save(call, call_finish(call, status, error=message))
+
+
+def _var_set(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    if _text(event, "Variable") != CALL_ID_VARIABLE:
+        return None
+    call = _by_id(server, _text(event, "Value"))
+    if call is None:
+        return None
+    return _save(call, _fill(call, channel=_text(event, "Channel"),
+                             uniqueid=_text(event, "Uniqueid"),
+                             linkedid=_text(event, "Linkedid")))
+
+
+def _new_channel(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    call, leg = _by_leg(server, event)
+    if call is None or leg != "peer" or not call.is_live:
+        return call
+    return _save(call, _fill(call, peer_channel=_text(event, "Channel")))
+
+
+def _new_state(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    call, leg = _by_leg(server, event)
+    if call is None:
+        return None
+    state = _text(event, "ChannelState")
+    if state in ("4", "5", "6") and leg == "agent":
+        # Ringing, or Up: the agent picked up and the number is being dialled.
+        return _save(call, call_advance(call, Status.RINGING))
+    if state == "6" and leg == "peer" and call.is_live:
+        return _save(call, call_advance(call, Status.ANSWERED))
+    if state in ("4", "5") and leg == "peer":
+        return _save(call, call_advance(call, Status.RINGING))
+    return call
+
+
+def _dial_begin(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    if _text(event, "Uniqueid"):  # from the agent's leg to the number
+        call, leg = _by_leg(server, event)
+        if call is None or leg != "agent":
+            return call
+        changed = call_advance(call, Status.RINGING)
+        if call.is_live:
+            changed += _fill(call, peer_channel=_text(event, "DestChannel"))
+        return _save(call, changed)
+    # Originate's own dial to the agent's phone has no calling channel.
+    call, leg = _by_leg(server, event, "Dest")
+    return call if call is None else _save(call, call_advance(call, Status.RINGING))
+
+
+def _dial_end(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    if not _text(event, "Uniqueid"):
+        return None  # the phone leg's dial: OriginateResponse tells its outcome
+    call, leg = _by_leg(server, event)
+    if call is None or leg != "agent":
+        return call
+    status = _DIAL_STATUSES.get(_text(event, "DialStatus"))
+    if status is None:
+        return call
+    if status == Status.ANSWERED:
+        return _save(call, call_advance(call, status))
+    dial = _text(event, "DialStatus")
+    return _save(call, call_finish(call, status, error=f"The number could not be reached "
+                                                      f"({dial})" if status == Status.FAILED
+                                   else ""))
+
+
+def _bridge_enter(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    call, _ = _by_leg(server, event)
+    if call is None:
+        return None
+    try:
+        members = int(_text(event, "BridgeNumChannels") or 0)
+    except ValueError:
+        members = 0
+    if members >= 2:  # both parties are in: the number answered
+        return _save(call, call_advance(call, Status.ANSWERED))
+    return call
+
+
+def _blind_transfer(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    call, leg = _by_leg(server, event, "Transferer")
+    if call is None or leg != "agent" or _text(event, "Result") != "Success":
+        return call
+    return _save(call, _fill(call, transferred_to=_text(event, "Extension")[:40]))
+
+
+def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    call, leg = _by_leg(server, event)
+    if call is None:
+        return None
+    try:
+        cause: int | None = int(_text(event, "Cause"))
+    except ValueError:
+        cause = None
+    cause_text = _text(event, "Cause-txt")
+    if leg == "agent":
+        if call.answered_at or call.status == Status.ANSWERED:
+            status = Status.COMPLETED
+        elif cause in _BUSY_CAUSES:
+            status = Status.BUSY
+        elif cause in _NO_ANSWER_CAUSES:
+            status = Status.NO_ANSWER
+        elif cause is None or cause in _CLEARING_CAUSES:
+            status = Status.CANCELLED
+        else:
+            status = Status.FAILED
+        return _save(call, call_finish(call, status, cause=cause, cause_text=cause_text))
+    # The far end hung up. If it never answered, its cause says why (the agent's leg, which
+    # ends a moment later, finds the call ended). After an answer, the agent's leg decides.
+    if not call.is_live or call.answered_at or cause is None or cause in _CLEARING_CAUSES:
+        return call
+    status = (Status.BUSY if cause in _BUSY_CAUSES else
+              Status.NO_ANSWER if cause in _NO_ANSWER_CAUSES else Status.FAILED)
+    return _save(call, call_finish(call, status, cause=cause, cause_text=cause_text))
+
+
+_HANDLERS: dict[str, Callable[[AsteriskServer, dict[str, Any]], Call | None]] = {
+    "OriginateResponse": _originate_response,
+    "VarSet": _var_set,
+    "Newchannel": _new_channel,
+    "Newstate": _new_state,
+    "DialBegin": _dial_begin,
+    "DialEnd": _dial_end,
+    "BridgeEnter": _bridge_enter,
+    "BlindTransfer": _blind_transfer,
+    "Hangup": _hangup,
+}
+HANDLED_EVENTS = frozenset(_HANDLERS)

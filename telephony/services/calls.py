@@ -1,0 +1,344 @@
+"""Call control: originate, hang up and transfer an agent's own call.
+
+Everything a user typed is checked here before a byte goes to Asterisk: numbers are screened
+character by character, then parsed with `phonenumbers`; transfer targets must be an existing
+extension of the same server or a valid number (Asterisk answers "success" to a transfer or
+redirect into a context or extension that does not exist, then hangs the call up).
+
+Failures raise `CallError` (status + code + message, see docs/api.md); the views only turn it
+into JSON. The Originate returns as soon as Asterisk queued it: the outcome arrives as events
+(`telephony.services.call_events`), never by waiting on the action.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from telephony.asterisk.ami import AmiClient, AmiError
+from telephony.models import Call, Campaign, IdempotentRequest, Phone
+from telephony.services.asterisk import ami_config_for
+from telephony.services.call_events import CALL_ID_VARIABLE, call_finish
+
+ORIGINATE_TIMEOUT_MS = 30_000  # how long the agent's phone rings
+MAX_DIGITS = 20
+IDEMPOTENCY_WINDOW = timedelta(minutes=10)
+# A queued call that no event ever moved: the listener was down or Asterisk lost it. Long
+# enough for the phone to ring out (ORIGINATE_TIMEOUT_MS) and the OriginateResponse to arrive.
+STALE_QUEUED_AFTER = timedelta(seconds=90)
+
+# What a person may type in a phone number. Everything else (CR/LF, & , | / @, letters, unicode
+# digits, NUL...) is refused before parsing: phonenumbers would happily read letters as a
+# keypad ("1-800-FLOWERS") and strip the rest.
+_NUMBER_CHARS = frozenset("0123456789+ ()-.")
+_MAX_LENGTH = 40
+
+
+class CallError(Exception):
+    """A request we answer with an error. `status` is the HTTP status of docs/api.md."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def as_dict(self) -> dict[str, str]:
+        return {"error": self.message, "code": self.code}
+
+
+class CallRejected(CallError):
+    """We refused the request; nothing was sent to Asterisk."""
+
+
+class AsteriskCallError(CallError):
+    """Asterisk was unreachable, refused us, timed out, or refused the action."""
+
+    _BY_KIND = {
+        "unreachable": (502, "asterisk_unreachable"),
+        "auth": (502, "asterisk_auth"),
+        "timeout": (504, "asterisk_timeout"),
+        "action": (502, "asterisk_refused"),
+        "invalid": (400, "invalid_request"),
+    }
+
+    @classmethod
+    def from_ami(cls, exc: AmiError) -> AsteriskCallError:
+        status, code = cls._BY_KIND.get(exc.kind, (502, "asterisk_refused"))
+        return cls(code, exc.message, status)
+
+
+# --- input ---
+def _screen(raw: object, *, code: str, what: str) -> str:
+    if not isinstance(raw, str):
+        raise CallRejected(code, f"The {what} must be a string.")
+    if len(raw) > _MAX_LENGTH or not set(raw) <= _NUMBER_CHARS:
+        raise CallRejected(code, f"The {what} may only contain digits, a leading +, spaces, "
+                                 f"dashes, dots and brackets.")
+    text = raw.strip()
+    digits = sum(char.isdigit() for char in text)
+    if not digits:
+        raise CallRejected(code, f"Enter a {what}.")
+    if "+" in text[1:]:
+        raise CallRejected(code, f"The {what} may have a + only at the start.")
+    if digits > MAX_DIGITS:
+        raise CallRejected(code, f"The {what} has more than {MAX_DIGITS} digits.")
+    return text
+
+
+def number_normalize(raw: object, *, region: str | None = None, code: str = "invalid_number",
+                     what: str = "phone number") -> str:
+    """`+` and digits (E.164) for a number in international form or national for `region`
+    (default settings.PHONE_DEFAULT_REGION). Raises CallRejected."""
+    text = _screen(raw, code=code, what=what)
+    return _parse_number(text, region=region, code=code, what=what)
+
+
+def _parse_number(text: str, *, region: str | None, code: str, what: str) -> str:
+    try:
+        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise CallRejected(code, f"That is not a valid {what}.") from None
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+        raise CallRejected(code, f"The {what} has an unknown country code.")
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise CallRejected(code, f"The {what} has too few or too many digits for its country.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _extension(text: str, phone: Phone) -> Phone | None:
+    """Another active extension on the agent's own server, if `text` names one."""
+    if not text.isdigit() or not 2 <= len(text) <= 15:
+        return None
+    return Phone.objects.filter(extension=text, server_id=phone.server_id,
+                                is_active=True).first()
+
+
+def dial_target_resolve(raw: object, *, phone: Phone, code: str, what: str) -> str:
+    """What to put in Exten: an extension of the same server as is (colleagues call each other
+    by extension), otherwise the E.164 form of a phone number. Raises CallRejected."""
+    text = _screen(raw, code=code, what=what)
+    if text == phone.extension:
+        raise CallRejected(code, "That is your own extension.")
+    if _extension(text, phone) is not None:
+        return text
+    return _parse_number(text, region=None, code=code, what=what)
+
+
+def _campaign(campaign_id: object) -> Campaign | None:
+    if campaign_id is None or campaign_id == "":
+        return None
+    if isinstance(campaign_id, bool) or not isinstance(campaign_id, int | str):
+        raise CallRejected("invalid_campaign", "campaign_id must be a number.")
+    text = str(campaign_id)
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise CallRejected("invalid_campaign", "campaign_id must be a number.")
+    campaign = Campaign.objects.filter(pk=int(text), is_active=True).first()
+    if campaign is None:
+        raise CallRejected("invalid_campaign", "No active campaign with this id.")
+    return campaign
+
+
+def _caller_id(campaign: Campaign | None, phone: Phone) -> str | None:
+    source = campaign if campaign and (campaign.caller_id_name or campaign.caller_id_number) \
+        else phone
+    name, number = source.caller_id_name, source.caller_id_number
+    if name and number:
+        return f'"{name}" <{number}>'
+    if number:
+        return f"<{number}>"
+    return f'"{name}"' if name else None
+
+
+def own_phone(user: Any) -> Phone:
+    phone = (Phone.objects.filter(user=user, is_active=True).select_related("server")
+             .first())
+    if phone is None:
+        raise CallRejected("no_phone", "No active phone assigned", 409)
+    return phone
+
+
+# --- originate ---
+def call_originate(*, user: Any, number: object, campaign_id: object = None,
+                   idempotency_key: str | None = None) -> dict[str, str]:
+    """Ring the user's own active phone, then dial `number` through the phone's context.
+
+    Returns {"call_id", "status": "queued", "number"}; raises CallError. With an
+    idempotency_key, a repeat within IDEMPOTENCY_WINDOW returns (or raises) the first answer
+    and never dials again.
+    """
+    def run() -> dict[str, str]:
+        return _originate(user=user, number=number, campaign_id=campaign_id)
+
+    if idempotency_key is None:
+        return run()
+    return _once(user=user, key=idempotency_key, endpoint="originate", run=run)
+
+
+def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, str]:
+    _screen(number, code="invalid_number", what="phone number")
+    campaign = _campaign(campaign_id)
+    phone = own_phone(user)
+    exten = dial_target_resolve(number, phone=phone, code="invalid_number", what="phone number")
+    with transaction.atomic():
+        # Serialises one user's originates (PostgreSQL, MariaDB), so two clicks at once cannot
+        # both pass the "one live call" check below.
+        Phone.objects.select_for_update().filter(pk=phone.pk).first()
+        if _live_calls_after_expiry(user):
+            raise CallRejected("call_in_progress", "You already have a call in progress.", 409)
+        call = Call.objects.create(user=user, phone=phone, server=phone.server,
+                                   campaign=campaign, number=exten,
+                                   direction=Call.Direction.OUTBOUND, status=Call.Status.QUEUED)
+    try:
+        AmiClient(ami_config_for(phone.server)).originate(
+            channel=f"PJSIP/{phone.extension}", context=phone.context, exten=exten, priority=1,
+            caller_id=_caller_id(campaign, phone), timeout_ms=ORIGINATE_TIMEOUT_MS,
+            variables={CALL_ID_VARIABLE: str(call.id)}, action_id=str(call.id))
+    except AmiError as exc:
+        _end(call, Call.Status.FAILED, error=exc.message)
+        raise AsteriskCallError.from_ami(exc) from None
+    return {"call_id": str(call.id), "status": call.status, "number": call.number}
+
+
+def _live_calls_after_expiry(user: Any) -> int:
+    """How many live calls the user has, once queued calls nothing ever reported on (the
+    listener was down, Asterisk lost the action) are failed: they must not block for ever."""
+    now = timezone.now()
+    live = list(Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES)
+                .values_list("pk", "status", "uniqueid", "created_at"))
+    stale = [pk for pk, status, uniqueid, created_at in live
+             if status == Call.Status.QUEUED and not uniqueid
+             and created_at < now - STALE_QUEUED_AFTER]
+    if stale:
+        Call.objects.filter(pk__in=stale, status=Call.Status.QUEUED).update(
+            status=Call.Status.FAILED, ended_at=now, duration=0,
+            error_message="Asterisk never reported on this call (is the asterisk_events "
+                          "listener running?)")
+    return len(live) - len(stale)
+
+
+def _once(*, user: Any, key: object, endpoint: str,
+          run: Callable[[], dict[str, str]]) -> dict[str, str]:
+    if (not isinstance(key, str) or not 1 <= len(key) <= 100
+            or not all("!" <= char <= "~" for char in key)):
+        raise CallRejected("invalid_request", "The Idempotency-Key header must be 1 to 100 "
+                                              "printable characters without spaces.")
+    cutoff = timezone.now() - IDEMPOTENCY_WINDOW
+    IdempotentRequest.objects.filter(user=user, created_at__lt=cutoff).delete()
+    try:
+        # The unique constraint decides which of two concurrent duplicates dials.
+        with transaction.atomic():
+            record = IdempotentRequest.objects.create(user=user, key=key, endpoint=endpoint)
+    except IntegrityError:
+        first = IdempotentRequest.objects.filter(user=user, key=key, endpoint=endpoint).first()
+        if first is None or first.status_code is None:
+            raise CallRejected("request_in_progress", "A request with this Idempotency-Key "
+                                                      "is still being processed.", 409) from None
+        if first.status_code >= 400:
+            raise CallError(first.response["code"], first.response["error"],
+                            first.status_code) from None
+        return first.response
+    try:
+        answer = run()
+    except CallError as exc:
+        record.status_code, record.response = exc.status, exc.as_dict()
+        record.save(update_fields=["status_code", "response"])
+        raise
+    except BaseException:
+        record.delete()  # a bug, not an answer: let a retry run again
+        raise
+    record.status_code, record.response = 201, answer
+    record.save(update_fields=["status_code", "response"])
+    return answer
+
+
+# --- hangup and transfer ---
+def own_call(user: Any, call_id: object) -> Call:
+    """The user's call `call_id`; another user's call is "not found" like a missing one."""
+    if isinstance(call_id, uuid.UUID):
+        pk = call_id
+    else:
+        try:
+            pk = uuid.UUID(call_id) if isinstance(call_id, str) and len(call_id) <= 45 else None
+        except ValueError:
+            pk = None
+    call = (Call.objects.filter(pk=pk, user=user).select_related("phone", "server", "campaign")
+            .first() if pk else None)
+    if call is None:
+        raise CallRejected("not_found", "No such call.", 404)
+    return call
+
+
+def _live_call(user: Any, call_id: object) -> Call:
+    if call_id is None or call_id == "":
+        call = (Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES)
+                .select_related("phone", "server", "campaign").first())
+        if call is None:
+            raise CallRejected("no_live_call", "You have no call in progress.", 409)
+        return call
+    call = own_call(user, call_id)
+    if not call.is_live:
+        raise CallRejected("no_live_call", "This call has already ended.", 409)
+    return call
+
+
+def _end(call: Call, status: str, **kwargs: Any) -> Call:
+    with transaction.atomic():
+        # The event listener may be updating the same row: take its lock, then decide.
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        changed = call_finish(locked, status, **kwargs)
+        if changed:
+            locked.save(update_fields=sorted(set(changed)))
+    for name in ("status", "ended_at", "duration", "hangup_cause", "hangup_cause_text",
+                 "error_message", "transferred_to"):
+        setattr(call, name, getattr(locked, name))
+    return call
+
+
+def call_hangup(*, user: Any, call_id: object = None) -> Call:
+    """Hang up the user's live call (`call_id`, or the live one). Returns it, ended."""
+    call = _live_call(user, call_id)
+    if call.server is None or call.phone is None:
+        return _end(call, Call.Status.CANCELLED)
+    # Before any event named the channel, the phone's channels are all this call can be:
+    # an agent has one call at a time. AMI reads /.../ as a regular expression.
+    channel = call.channel or f"/^PJSIP/{call.phone.extension}-/"
+    try:
+        AmiClient(ami_config_for(call.server)).hangup(channel=channel)
+    except AmiError as exc:
+        if exc.kind != "action":
+            raise AsteriskCallError.from_ami(exc) from None
+        # "No such channel": it has ended already (events were missed); record that.
+    return _end(call, Call.Status.COMPLETED, cause=16, cause_text="Normal Clearing")
+
+
+def call_transfer(*, user: Any, call_id: object = None, target: object) -> Call:
+    """Blind-transfer the other party of the user's answered call to `target` (an extension
+    of the same server or a phone number). The agent's leg then ends."""
+    _screen(target, code="invalid_target", what="transfer target")
+    call = _live_call(user, call_id)
+    if call.status != Call.Status.ANSWERED or not call.channel or call.phone is None:
+        raise CallRejected("call_not_answered", "Only an answered call can be transferred.", 409)
+    exten = dial_target_resolve(target, phone=call.phone, code="invalid_target",
+                                what="transfer target")
+    try:
+        # BlindTransfer takes the transferer, our own leg: Asterisk moves its bridged peer.
+        AmiClient(ami_config_for(call.server)).blind_transfer(
+            channel=call.channel, context=call.phone.context, exten=exten)
+    except AmiError as exc:
+        raise AsteriskCallError.from_ami(exc) from None
+    with transaction.atomic():
+        Call.objects.filter(pk=call.pk, transferred_to="").update(transferred_to=exten)
+    call.transferred_to = exten
+    return _end(call, Call.Status.COMPLETED)
