@@ -126,7 +126,31 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db, settings):
+def _roles_survive_flush(django_db_setup, django_db_blocker):
+    """Keep the role groups (from a data migration) across the live server's flush.
+
+    The post_migrate hook in users/apps.py restores them after an ordinary flush, but once
+    Playwright's event loop runs in this thread Django's connections are per asyncio context,
+    so the flush and the hook may not see the same connection. Requested before
+    transactional_db, this fixture's teardown runs after the flush and puts them back.
+    """
+    from django.db import connections
+
+    from users.roles import ROLES
+
+    def ensure() -> None:
+        with django_db_blocker.unblock():
+            for role in ROLES:
+                Group.objects.get_or_create(name=role)
+            connections.close_all()
+
+    ensure()
+    yield
+    ensure()
+
+
+@pytest.fixture
+def page(browser, _roles_survive_flush, live_server, transactional_db, settings):
     # The live server speaks plain http; production keeps Secure cookies on.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False

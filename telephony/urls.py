@@ -1,6 +1,7 @@
 """URLs of the telephony app: each screen family's views module owns its patterns."""
 
 from telephony.views import (
+    agent,
     calls,
     campaigns,
     carriers,
@@ -19,6 +20,7 @@ urlpatterns += phones.urlpatterns
 urlpatterns += my_phone.urlpatterns
 urlpatterns += dialplan.urlpatterns
 urlpatterns += carriers.urlpatterns
+urlpatterns += agent.urlpatterns
 urlpatterns += calls.urlpatterns
 urlpatterns += campaigns.urlpatterns
 urlpatterns += server_checks.urlpatterns

@@ -1,0 +1,155 @@
+"""The agent panel: the page agents land on after login, to dial, watch, hang up and transfer.
+
+The page is rendered here; `static/js/agent-panel.js` then drives the call-control JSON API
+(docs/api.md) and refreshes two small pieces of this module: the registration line and the
+recent-calls list. Everything shown is the logged-in user's own: their phone, their calls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import dateformat, timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from telephony.asterisk.realtime import Registration, registration_status
+from telephony.models import Call, Campaign, Phone
+from users.roles import AGENT, has_any_role, role_required
+
+RECENT_CALLS = 10
+DIALPAD = (("1", ""), ("2", "ABC"), ("3", "DEF"), ("4", "GHI"), ("5", "JKL"), ("6", "MNO"),
+           ("7", "PQRS"), ("8", "TUV"), ("9", "WXYZ"), ("*", ""), ("0", ""), ("#", ""))
+# Reversed with this id, then the script puts the real call id in its place.
+_ID_PLACEHOLDER = uuid.UUID(int=0)
+
+
+def _json_agent_required(view):
+    """Like role_required(AGENT), but answers a script with JSON 401/403, never a login page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "Not logged in", "code": "not_logged_in"}, status=401)
+        if not has_any_role(request.user, (AGENT,)):
+            return JsonResponse({"error": "This needs the Agent role", "code": "forbidden"},
+                                status=403)
+        return view(request, *args, **kwargs)
+
+    wrapped.required_roles = (AGENT,)
+    return wrapped
+
+
+def own_phone(user) -> Phone | None:
+    """The user's active phone: calls ring it first, so an inactive one does not count."""
+    return Phone.objects.filter(user=user, is_active=True).select_related("server").first()
+
+
+def phone_registration(phone: Phone | None) -> Registration | None:
+    if phone is None:
+        return None
+    return registration_status([phone.extension])[phone.extension]
+
+
+def transport_label(transport: str) -> str:
+    """What a softphone's settings call the transport named by our ps_transports id."""
+    name = transport.lower()
+    for marker, label in (("wss", "WSS"), ("ws", "WS"), ("tls", "TLS"), ("tcp", "TCP")):
+        if marker in name:
+            return label
+    return "UDP"
+
+
+def duration_text(seconds: int | None) -> str:
+    """m:ss (h:mm:ss past an hour), the same format the script's timer shows."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_text(when: datetime, today: date) -> str:
+    """Today's calls by the time alone: an agent's list is mostly today's."""
+    local = timezone.localtime(when)
+    return dateformat.format(local, "H:i" if local.date() == today else "M j, H:i")
+
+
+def recent_calls(user) -> list[Call]:
+    calls = list(Call.objects.filter(user=user).select_related("campaign")
+                 .order_by("-created_at")[:RECENT_CALLS])
+    today = timezone.localdate()
+    for call in calls:
+        call.duration_text = duration_text(call.duration)
+        call.time_text = time_text(call.created_at, today)
+    return calls
+
+
+def _api_urls() -> dict[str, str]:
+    """The call-control endpoints, by their URL names, for the script's data attributes."""
+    try:
+        return {
+            "originate": reverse("telephony:call_originate"),
+            "hangup": reverse("telephony:call_hangup"),
+            "transfer": reverse("telephony:call_transfer"),
+            "current": reverse("telephony:call_current"),
+            "status": reverse("telephony:call_status", args=[_ID_PLACEHOLDER]),
+            "status_placeholder": str(_ID_PLACEHOLDER),
+        }
+    except NoReverseMatch:
+        # The call-control API is not installed: the page still shows the phone and history.
+        return {}
+
+
+def _registration_json(registration: Registration | None) -> dict:
+    if registration is None:
+        return {"has_phone": False, "registered": False}
+    return {"has_phone": True, "registered": registration.registered,
+            "user_agent": registration.user_agent, "address": registration.address}
+
+
+@require_GET
+@never_cache  # the page carries the agent's SIP password (behind a reveal)
+@role_required(AGENT)
+def agent_panel(request: HttpRequest) -> HttpResponse:
+    phone = own_phone(request.user)
+    registration = phone_registration(phone)
+    return render(request, "telephony/agent/panel.html", {
+        "phone": phone,
+        "registration": registration,
+        "transport": transport_label(phone.transport) if phone else "",
+        "campaigns": Campaign.objects.filter(is_active=True).only("id", "name"),
+        "calls": recent_calls(request.user),
+        "api": _api_urls(),
+        "dialpad": DIALPAD,
+    })
+
+
+@require_GET
+@never_cache
+@_json_agent_required
+def agent_registration(request: HttpRequest) -> JsonResponse:
+    """The registration line, polled while the page is idle: a softphone set up by reading
+    the page flips it to "Registered" without a reload."""
+    return JsonResponse(_registration_json(phone_registration(own_phone(request.user))))
+
+
+@require_GET
+@never_cache
+@_json_agent_required
+def agent_recent_calls(request: HttpRequest) -> HttpResponse:
+    """The recent-calls list as an HTML fragment, re-fetched when a call ends."""
+    return render(request, "telephony/agent/_recent_calls.html",
+                  {"calls": recent_calls(request.user)})
+
+
+urlpatterns = [
+    path("agent/", agent_panel, name="agent_panel"),
+    path("agent/registration/", agent_registration, name="agent_registration"),
+    path("agent/recent-calls/", agent_recent_calls, name="agent_recent_calls"),
+]
