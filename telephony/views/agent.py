@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from functools import wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,29 +19,14 @@ from django.views.decorators.http import require_GET
 
 from telephony.asterisk.realtime import Registration, registration_status
 from telephony.models import Call, Campaign, Phone
-from users.roles import AGENT, has_any_role, role_required
+from telephony.views.calls import api_view
+from users.roles import AGENT, role_required
 
 RECENT_CALLS = 10
 DIALPAD = (("1", ""), ("2", "ABC"), ("3", "DEF"), ("4", "GHI"), ("5", "JKL"), ("6", "MNO"),
            ("7", "PQRS"), ("8", "TUV"), ("9", "WXYZ"), ("*", ""), ("0", ""), ("#", ""))
 # Reversed with this id, then the script puts the real call id in its place.
 _ID_PLACEHOLDER = uuid.UUID(int=0)
-
-
-def _json_agent_required(view):
-    """Like role_required(AGENT), but answers a script with JSON 401/403, never a login page."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "Not logged in", "code": "not_logged_in"}, status=401)
-        if not has_any_role(request.user, (AGENT,)):
-            return JsonResponse({"error": "This needs the Agent role", "code": "forbidden"},
-                                status=403)
-        return view(request, *args, **kwargs)
-
-    wrapped.required_roles = (AGENT,)
-    return wrapped
 
 
 def own_phone(user) -> Phone | None:
@@ -113,9 +97,9 @@ def _registration_json(registration: Registration | None) -> dict:
             "user_agent": registration.user_agent, "address": registration.address}
 
 
+@role_required(AGENT)
 @require_GET
 @never_cache  # the page carries the agent's SIP password (behind a reveal)
-@role_required(AGENT)
 def agent_panel(request: HttpRequest) -> HttpResponse:
     phone = own_phone(request.user)
     registration = phone_registration(phone)
@@ -130,18 +114,14 @@ def agent_panel(request: HttpRequest) -> HttpResponse:
     })
 
 
-@require_GET
-@never_cache
-@_json_agent_required
+@api_view(methods=("GET",))  # JSON 401/403 for the script, never a login page
 def agent_registration(request: HttpRequest) -> JsonResponse:
     """The registration line, polled while the page is idle: a softphone set up by reading
     the page flips it to "Registered" without a reload."""
     return JsonResponse(_registration_json(phone_registration(own_phone(request.user))))
 
 
-@require_GET
-@never_cache
-@_json_agent_required
+@api_view(methods=("GET",))
 def agent_recent_calls(request: HttpRequest) -> HttpResponse:
     """The recent-calls list as an HTML fragment, re-fetched when a call ends."""
     return render(request, "telephony/agent/_recent_calls.html",
