@@ -15,6 +15,17 @@ DEFAULT_CODECS = "ulaw,alaw"
 DEFAULT_TRANSPORT = "transport-udp"
 
 
+class PhoneQuerySet(models.QuerySet):
+    def delete(self):
+        """Bulk deletes remove the realtime rows too: a deleted phone must stop registering
+        even when it goes by `Phone.objects.filter(...).delete()` rather than `phone.delete()`."""
+        from telephony.asterisk.realtime import extensions_unsync
+
+        with transaction.atomic():
+            extensions_unsync(list(self.values_list("extension", flat=True)))
+            return super().delete()
+
+
 class Phone(models.Model):
     """A SIP extension. Saving it writes the ps_endpoints/ps_auths/ps_aors rows Asterisk reads."""
 
@@ -38,6 +49,8 @@ class Phone(models.Model):
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PhoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["extension"]

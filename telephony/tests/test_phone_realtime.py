@@ -302,3 +302,19 @@ def test_saving_a_phone_runs_a_bounded_number_of_queries(server):
         phone.save()
     # savepoint/insert phone + update-or-insert for three tables; no per-column chatter
     assert len(ctx.captured_queries) <= 10
+
+
+def test_a_bulk_queryset_delete_removes_the_realtime_rows_too(db):
+    from telephony.models import PsAor, PsAuth, PsContact, PsEndpoint
+    from telephony.services.phones import phone_bulk_create
+    from telephony.tests.phone_helpers import make_server
+
+    phone_bulk_create(start="3000", end="3009", name_pattern="Agent {ext}", server=make_server())
+    PsContact.objects.create(id="3001^3B@abc", endpoint="3001")
+
+    Phone.objects.filter(extension__lt="3005").delete()
+
+    remaining = {f"{n}" for n in range(3005, 3010)}
+    for model in (PsEndpoint, PsAuth, PsAor):
+        assert set(model.objects.values_list("id", flat=True)) == remaining
+    assert not PsContact.objects.exists()
