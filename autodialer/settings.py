@@ -35,6 +35,13 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests on SQLite use a file, not Django's shared-cache in-memory database: with threads
+    # writing at once (the event listener, the live server) shared cache fails at once with
+    # "database table is locked", while a file waits for the lock like a real server does.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+
 # Region used to read national phone numbers typed without a +country prefix.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
 

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from telephony.asterisk.ami import listen_events
 from telephony.management.commands.asterisk_events import listen
@@ -40,6 +42,9 @@ def running(coro_factory) -> Iterator[None]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=10)
         loop.close()
+        # sync_to_async ran the ORM in asgiref's shared worker thread: close its connection,
+        # or PostgreSQL refuses to drop the test database at the end of the run.
+        asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
 
 
 def record(fake: FakeAmiServer, **play: Any) -> list[dict[str, Any]]:
@@ -253,3 +258,30 @@ def test_the_listener_follows_a_call_from_the_api_to_its_end(agent, agent_phone,
     call.refresh_from_db()
     assert call.answered_at and call.ended_at and call.peer_channel
     assert (call.hangup_cause, call.hangup_cause_text) == (16, "Normal Clearing")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_worker_follows_servers_added_edited_or_deactivated_without_a_restart(fake_ami):
+    def server_for(fake: FakeAmiServer, name: str) -> AsteriskServer:
+        return AsteriskServer.objects.create(
+            name=name, host="10.0.0.9", ami_host="127.0.0.1", ami_port=fake.port,
+            ami_username="admin", ami_password="amipass", ari_host="127.0.0.1",
+            ari_username="a", ari_password="b")
+
+    first = server_for(fake_ami, "pbx-a")
+    with FakeAmiServer() as second_fake, running(lambda stop: listen(stop, refresh=0.1)):
+        fake_ami.wait_for_listeners()
+        assert second_fake.listeners == 0
+
+        second = server_for(second_fake, "pbx-b")  # added in the UI while the worker runs
+        second_fake.wait_for_listeners(timeout=3)
+
+        connections = fake_ami.connection_count
+        first.ami_username = "changed"  # an edit restarts that server's listener...
+        first.save()
+        wait_until(lambda: fake_ami.connection_count > connections, 3)
+        wait_until(lambda: fake_ami.listeners == 0, 3)  # ...which the fake now refuses
+
+        second.is_active = False
+        second.save()
+        wait_until(lambda: second_fake.listeners == 0, 3)

@@ -4,8 +4,9 @@ applied to the call log by `telephony.services.call_events.handle_event`.
     python manage.py asterisk_events
 
 Runs until SIGTERM or SIGINT. Reconnecting with backoff (Asterisk restarts, network cuts) is
-`listen_events`'s job; this module only wires servers to it. Run exactly one copy per
-deployment next to gunicorn (docs/call-control.md has a systemd unit); a second copy would
+`listen_events`'s job; this module only wires servers to it, and re-reads the active servers
+every 30 s so a server added or edited in the UI is followed without a restart. Run exactly
+one copy per deployment next to gunicorn (docs/call-control.md has a systemd unit); a second copy would
 be harmless (every change is idempotent), only wasteful.
 """
 
@@ -41,23 +42,62 @@ def apply_event(server: AsteriskServer, event: dict[str, Any]) -> None:
         close_old_connections()
 
 
-async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = None) -> None:
-    """Follow every active server (or `servers`) until `stop` is set."""
-    if servers is None:
-        servers = await sync_to_async(list)(AsteriskServer.objects.filter(is_active=True))
-    if not servers:
-        logger.warning("No active Asterisk server: nothing to listen to")
-        await stop.wait()
-        return
+def _fingerprint(server: AsteriskServer) -> tuple:
+    """What a running listener depends on: when it changes, the listener is restarted."""
+    return (server.name, server.ami_host, server.ami_port, server.ami_username,
+            server.ami_password)
+
+
+async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = None, *,
+                 refresh: float = 30.0) -> None:
+    """Follow `servers`, or every active server, until `stop` is set.
+
+    Without `servers` the set is re-read every `refresh` seconds, so adding, editing or
+    deactivating a server in the UI takes effect without restarting the worker.
+    """
     apply = sync_to_async(apply_event, thread_sensitive=True)
 
     async def on_event(server: AsteriskServer, event: dict[str, Any]) -> None:
         if event.get("Event") in HANDLED_EVENTS:  # most events are not about calls: no DB
             await apply(server, event)
 
-    await asyncio.gather(*(
-        listen_events(ami_config_for(server), partial(on_event, server), stop=stop)
-        for server in servers))
+    running: dict[int, tuple[tuple, asyncio.Event, asyncio.Task]] = {}
+
+    def start(server: AsteriskServer) -> None:
+        own_stop = asyncio.Event()
+        task = asyncio.create_task(listen_events(
+            ami_config_for(server), partial(on_event, server), stop=own_stop))
+        running[server.pk] = (_fingerprint(server), own_stop, task)
+        logger.info("Listening to AMI events of %s", server.name)
+
+    async def halt(pk: int) -> None:
+        _, own_stop, task = running.pop(pk)
+        own_stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        while not stop.is_set():
+            wanted = servers if servers is not None else await sync_to_async(list)(
+                AsteriskServer.objects.filter(is_active=True))
+            by_pk = {server.pk: server for server in wanted}
+            for pk in [pk for pk, (fp, _, task) in running.items()
+                       if pk not in by_pk or fp != _fingerprint(by_pk[pk]) or task.done()]:
+                await halt(pk)
+            for pk, server in by_pk.items():
+                if pk not in running:
+                    start(server)
+            if not running:
+                logger.warning("No active Asterisk server: nothing to listen to")
+            if servers is not None:
+                await stop.wait()
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=refresh)
+            except TimeoutError:
+                pass
+    finally:
+        for pk in list(running):
+            await halt(pk)
 
 
 class Command(BaseCommand):
