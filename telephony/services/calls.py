@@ -33,6 +33,7 @@ IDEMPOTENCY_WINDOW = timedelta(minutes=10)
 # A queued call that no event ever moved: the listener was down or Asterisk lost it. Long
 # enough for the phone to ring out (ORIGINATE_TIMEOUT_MS) and the OriginateResponse to arrive.
 STALE_QUEUED_AFTER = timedelta(seconds=90)
+RECENTLY_ENDED = timedelta(seconds=60)
 
 # What a person may type in a phone number. Everything else (CR/LF, & , | / @, letters, unicode
 # digits, NUL...) is refused before parsing: phonenumbers would happily read letters as a
@@ -211,21 +212,34 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
     return {"call_id": str(call.id), "status": call.status, "number": call.number}
 
 
-def _live_calls_after_expiry(user: Any) -> int:
-    """How many live calls the user has, once queued calls nothing ever reported on (the
-    listener was down, Asterisk lost the action) are failed: they must not block for ever."""
+def calls_expire_stale(*, user: Any = None) -> int:
+    """Fail queued calls nothing ever reported on (the listener was down, Asterisk lost the
+    action), of one user or of everyone: they must not block an agent or show "Queued" for
+    ever. Called before a dial, by the status endpoints and by the event worker."""
     now = timezone.now()
-    live = list(Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES)
-                .values_list("pk", "status", "uniqueid", "created_at"))
-    stale = [pk for pk, status, uniqueid, created_at in live
-             if status == Call.Status.QUEUED and not uniqueid
-             and created_at < now - STALE_QUEUED_AFTER]
-    if stale:
-        Call.objects.filter(pk__in=stale, status=Call.Status.QUEUED).update(
-            status=Call.Status.FAILED, ended_at=now, duration=0,
-            error_message="Asterisk never reported on this call (is the asterisk_events "
-                          "listener running?)")
-    return len(live) - len(stale)
+    stale = Call.objects.filter(status=Call.Status.QUEUED, uniqueid="",
+                                created_at__lt=now - STALE_QUEUED_AFTER)
+    if user is not None:
+        stale = stale.filter(user=user)
+    return stale.update(
+        status=Call.Status.FAILED, ended_at=now, duration=0,
+        error_message="Asterisk never reported on this call (is the asterisk_events "
+                      "listener running?)")
+
+
+def _live_calls_after_expiry(user: Any) -> int:
+    calls_expire_stale(user=user)
+    return Call.objects.filter(user=user, status__in=Call.LIVE_STATUSES).count()
+
+
+def call_current(*, user: Any) -> Call | None:
+    """The user's live call, else the one that ended in the last minute (so a page can show
+    how it ended)."""
+    calls_expire_stale(user=user)
+    calls = Call.objects.filter(user=user).select_related("campaign")
+    return (calls.filter(status__in=Call.LIVE_STATUSES).first()
+            or calls.filter(ended_at__gte=timezone.now() - RECENTLY_ENDED)
+            .order_by("-ended_at").first())
 
 
 def _once(*, user: Any, key: object, endpoint: str,

@@ -146,6 +146,24 @@ def test_a_queued_call_nothing_ever_reported_on_does_not_block_forever(agent_cli
     assert "asterisk_events" in stale.error_message
 
 
+def test_the_status_endpoints_end_a_stale_queued_call_so_the_panel_stops_waiting(
+        agent_client, agent_phone, other_phone):
+    stale = make_call(agent_phone)
+    fresh = make_call(agent_phone)
+    others = make_call(other_phone)
+    Call.objects.filter(pk__in=[stale.pk, others.pk]).update(
+        created_at=timezone.now() - timedelta(minutes=5))
+
+    body = agent_client.get(reverse("telephony:call_status", args=[stale.pk])).json()
+
+    assert body["call"]["status"] == "failed"
+    assert "asterisk_events" in body["call"]["error"]
+    assert Call.objects.get(pk=fresh.pk).status == Call.Status.QUEUED  # not stale yet
+    assert Call.objects.get(pk=others.pk).status == Call.Status.QUEUED  # not this user's
+    current = agent_client.get(reverse("telephony:call_current")).json()["call"]
+    assert current["call_id"] == str(fresh.pk)
+
+
 def test_it_refuses_a_body_that_is_not_a_json_object(agent_client, agent_phone, fake_ami):
     for raw in (b"not json", b"[1, 2]", b'"5551234567"', b"\xff\xfe", b"[" * 100_000):
         response = post_json(agent_client, "call_originate", raw=raw)

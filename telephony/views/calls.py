@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -18,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -29,14 +27,14 @@ from telephony.services.calls import (
     AsteriskCallError,
     CallError,
     CallRejected,
+    call_current,
     call_hangup,
     call_originate,
     call_transfer,
+    calls_expire_stale,
     own_call,
 )
 from users.roles import ADMIN, AGENT, SUPERVISOR, has_any_role, is_supervisor, role_required
-
-RECENTLY_ENDED = timedelta(seconds=60)
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -144,15 +142,13 @@ def transfer(request: HttpRequest) -> JsonResponse:
 
 @api_view(methods=("GET",))
 def current(request: HttpRequest) -> JsonResponse:
-    calls = Call.objects.filter(user=request.user).select_related("campaign")
-    call = (calls.filter(status__in=Call.LIVE_STATUSES).first()
-            or calls.filter(ended_at__gte=timezone.now() - RECENTLY_ENDED)
-            .order_by("-ended_at").first())
+    call = call_current(user=request.user)
     return JsonResponse({"call": call_json(call) if call else None})
 
 
 @api_view(methods=("GET",))
 def status(request: HttpRequest, call_id) -> JsonResponse:
+    calls_expire_stale(user=request.user)
     return JsonResponse({"call": call_json(own_call(request.user, call_id))})
 
 

@@ -5,9 +5,10 @@ applied to the call log by `telephony.services.call_events.handle_event`.
 
 Runs until SIGTERM or SIGINT. Reconnecting with backoff (Asterisk restarts, network cuts) is
 `listen_events`'s job; this module only wires servers to it, and re-reads the active servers
-every 30 s so a server added or edited in the UI is followed without a restart. Run exactly
-one copy per deployment next to gunicorn (docs/call-control.md has a systemd unit); a second copy would
-be harmless (every change is idempotent), only wasteful.
+every 30 s so a server added or edited in the UI is followed without a restart, and fails
+queued calls nothing ever reported on. Run exactly one copy per deployment next to gunicorn
+(docs/call-control.md has a systemd unit); a second copy would be harmless (every change is
+idempotent), only wasteful.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from telephony.asterisk.ami import listen_events
 from telephony.models import AsteriskServer
 from telephony.services.asterisk import ami_config_for
 from telephony.services.call_events import HANDLED_EVENTS, handle_event
+from telephony.services.calls import calls_expire_stale
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = Non
                     start(server)
             if not running:
                 logger.warning("No active Asterisk server: nothing to listen to")
+            await sync_to_async(calls_expire_stale, thread_sensitive=True)()
             if servers is not None:
                 await stop.wait()
                 break
