@@ -8,6 +8,7 @@ import re
 from django import forms
 from django.utils.text import slugify
 
+from telephony.forms.common import preselect_only_server
 from telephony.models.carriers import Carrier
 
 # Codecs Asterisk 22 knows by these names (the `allow` list of ps_endpoints).
@@ -44,6 +45,7 @@ class CarrierForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
+        preselect_only_server(self.fields["server"])
         if self.instance.pk:
             self.fields["password"].help_text = "Leave empty to keep the current password."
 

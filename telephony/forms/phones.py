@@ -10,6 +10,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from telephony.asterisk.realtime import MIN_TYPED_SECRET_LENGTH, secret_problem
+from telephony.forms.common import preselect_only_server
 from telephony.models import AsteriskServer, Phone
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from telephony.services.phones import CSV_MAX_BYTES, MAX_BULK
@@ -110,7 +111,7 @@ class PhoneForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = agents_queryset()
-        self.fields["server"].queryset = AsteriskServer.objects.order_by("name")
+        preselect_only_server(self.fields["server"])
         self.fields["caller_id_name"].validators.append(caller_id_name_validator)
         self.fields["extension"].widget.attrs.update({"inputmode": "numeric",
                                                       "autocomplete": "off"})
@@ -159,6 +160,10 @@ class PhoneBulkForm(forms.Form):
                                 validators=[context_name_validator])
     max_contacts = forms.IntegerField(initial=1,
                                       validators=[MinValueValidator(1), MaxValueValidator(20)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        preselect_only_server(self.fields["server"])
 
     def clean_name_pattern(self) -> str:
         pattern = self.cleaned_data["name_pattern"]

@@ -356,3 +356,15 @@ def test_django_admin_refuses_unknown_codecs_and_non_agents(superuser_client, se
     errors = response.context["adminform"].form.errors
     assert "codecs" in errors and "user" in errors
     assert snapshot() == before
+
+
+def test_the_only_active_server_is_preselected_on_the_create_forms(admin_client):
+    only = make_server("pbx1")
+    for name in ("telephony:phone_create", "telephony:phone_bulk_create",
+                 "telephony:carrier_create"):
+        html = admin_client.get(reverse(name)).content.decode()
+        assert f'<option value="{only.pk}" selected>' in html, name
+
+    make_server("pbx2")
+    html = admin_client.get(reverse("telephony:phone_create")).content.decode()
+    assert "selected>pbx" not in html
