@@ -7,7 +7,8 @@ from django.utils import timezone
 def dashboard_context() -> dict:
     from telephony.models import AsteriskServer, Call, Carrier, Phone
 
-    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    # "Today" is the call centre's day (TIME_ZONE), not UTC's.
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     phones = Phone.objects.aggregate(
         total=Count("id"),
         active=Count("id", filter=Q(is_active=True)),
