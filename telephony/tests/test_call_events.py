@@ -43,8 +43,12 @@ def running(coro_factory) -> Iterator[None]:
         thread.join(timeout=10)
         loop.close()
         # sync_to_async ran the ORM in asgiref's shared worker thread: close its connection,
-        # or PostgreSQL refuses to drop the test database at the end of the run.
-        asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+        # or PostgreSQL refuses to drop the test database at the end of the run. From a thread
+        # of our own: after a browser test, Playwright's event loop runs in this one.
+        closer = threading.Thread(target=asyncio.run, args=(
+            sync_to_async(connections.close_all, thread_sensitive=True)(),))
+        closer.start()
+        closer.join(timeout=10)
 
 
 def record(fake: FakeAmiServer, **play: Any) -> list[dict[str, Any]]:
