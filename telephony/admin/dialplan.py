@@ -41,3 +41,23 @@ class DialplanContextAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for context in queryset:
             context_delete(context=context)
+
+
+@admin.register(DialplanExtension)
+class DialplanExtensionAdmin(admin.ModelAdmin):
+    """View-only: search rules across contexts. Changes go through the Dialplan page, which
+    renumbers priorities and rewrites extensions_table in the same transaction."""
+
+    list_display = ("context", "pattern", "priority", "application", "arguments", "scaffolded")
+    list_filter = ("context", "scaffolded")
+    list_select_related = ("context",)
+    search_fields = ("pattern", "application", "arguments")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
