@@ -154,6 +154,17 @@ def test_an_export_imports_back_without_changes(admin_client, server, agent):
     assert snapshot() == before
 
 
+def test_export_defuses_spreadsheet_formulas_and_imports_them_back(admin_client, server):
+    Phone.objects.create(extension="1001", name="@SUM(1) desk", server=server,
+                         caller_id_name="-2+3 Sales")
+    before = snapshot()
+    exported = admin_client.get(EXPORT).content
+    row = next(r for r in csv.DictReader(io.StringIO(exported.decode())) if r["extension"])
+    assert (row["name"], row["caller_id_name"]) == ("'@SUM(1) desk", "'-2+3 Sales")
+    phone_csv_import(data=exported)
+    assert snapshot() == before
+
+
 # --- CSV import ----------------------------------------------------------------------------
 
 def test_import_creates_and_updates_and_says_so(admin_client, server, agent):
