@@ -4,7 +4,7 @@ whose services keep priorities contiguous and extensions_table in step."""
 from django.contrib import admin
 
 from telephony.models.dialplan import DialplanContext, DialplanExtension
-from telephony.services.dialplan import context_delete, context_update
+from telephony.services.dialplan import context_delete, context_update, extension_delete
 
 
 class DialplanExtensionInline(admin.TabularInline):
@@ -45,8 +45,9 @@ class DialplanContextAdmin(admin.ModelAdmin):
 
 @admin.register(DialplanExtension)
 class DialplanExtensionAdmin(admin.ModelAdmin):
-    """View-only: search rules across contexts. Changes go through the Dialplan page, which
-    renumbers priorities and rewrites extensions_table in the same transaction."""
+    """Search rules across contexts. Adding and editing happen on the Dialplan page; deleting
+    goes through the same service, which renumbers priorities and rewrites extensions_table
+    in the same transaction (and lets a context's delete cascade to its rules)."""
 
     list_display = ("context", "pattern", "priority", "application", "arguments", "scaffolded")
     list_filter = ("context", "scaffolded")
@@ -59,5 +60,9 @@ class DialplanExtensionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def delete_model(self, request, obj):
+        extension_delete(extension=obj)
+
+    def delete_queryset(self, request, queryset):
+        for extension in queryset:
+            extension_delete(extension=extension)

@@ -465,3 +465,19 @@ def test_the_django_admin_deletes_contexts_with_their_rows(outbound, django_user
               {"action": "delete_selected", "_selected_action": [outbound.pk], "post": "yes"})
     assert DialplanContext.objects.count() == 0
     assert ExtensionsTable.objects.count() == 0
+
+
+def test_deleting_a_rule_in_the_django_admin_renumbers_and_rewrites_the_table(
+        outbound, django_user_model):
+    from django.test import Client
+
+    root = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    http = Client()
+    http.force_login(root)
+    noop = outbound.extensions.get(application="NoOp")
+    http.post(reverse("admin:telephony_dialplanextension_changelist"),
+              {"action": "delete_selected", "_selected_action": [noop.pk], "post": "yes"})
+    assert table_rows() == [
+        ("agents", "_X.", 1, "Dial", "PJSIP/${EXTEN}@trunk-acme,60"),
+        ("agents", "_X.", 2, "Hangup", ""),
+    ]
