@@ -78,6 +78,12 @@ class ConfigSpec:
     # Transports phones or carriers name that are not the generated transport-udp.
     other_transports: tuple[str, ...] = field(default_factory=tuple)
     sample_extension: str | None = None
+    # A database user of Asterisk's own (least privilege), instead of the app's user.
+    asterisk_user: str | None = None
+
+    @property
+    def odbc_user(self) -> str:
+        return self.asterisk_user or self.db.user
 
 
 def _header(spec: ConfigSpec, comment: str = ";") -> str:
@@ -90,7 +96,7 @@ def _header(spec: ConfigSpec, comment: str = ";") -> str:
 
 
 def _password(spec: ConfigSpec) -> str:
-    if spec.include_password and spec.db.password:
+    if spec.include_password and spec.db.password and not spec.asterisk_user:
         return spec.db.password
     return PASSWORD_PLACEHOLDER
 
@@ -125,7 +131,7 @@ def render_res_odbc(spec: ConfigSpec) -> str:
         + f"[{spec.dsn}]\n"
         "enabled => yes\n"
         f"dsn => {spec.dsn}\n"
-        f"username => {spec.db.user}\n"
+        f"username => {spec.odbc_user}\n"
         f"password => {_password(spec)}\n"
         "pre-connect => yes\n"
         "; Every SIP request reads the database (about 16 queries per REGISTER).\n"
@@ -143,7 +149,7 @@ def render_odbc_ini(spec: ConfigSpec) -> str:
             ("Servername", spec.db.host or "127.0.0.1"),
             ("Port", spec.db.default_port),
             ("Database", spec.db.name),
-            ("Username", spec.db.user),
+            ("Username", spec.odbc_user),
             ("Password", _password(spec)),
         ]
     else:
@@ -153,7 +159,7 @@ def render_odbc_ini(spec: ConfigSpec) -> str:
             ("Server", spec.db.host or "127.0.0.1"),
             ("Port", spec.db.default_port),
             ("Database", spec.db.name),
-            ("User", spec.db.user),
+            ("User", spec.odbc_user),
             ("Password", _password(spec)),
             ("Option", "3"),
             ("Charset", "utf8mb4"),
@@ -247,6 +253,37 @@ Next steps on the Asterisk host (see docs/asterisk-realtime.md for the full guid
 """
 
 
+# Asterisk only reads the realtime tables, except ps_contacts, which it writes on REGISTER.
+_WRITTEN_BY_ASTERISK = ("ps_contacts",)
+
+
+def render_grants(spec: ConfigSpec) -> str:
+    user, db = spec.asterisk_user, spec.db
+    tables = [f.table for f in REALTIME_FAMILIES]
+    read_only = [t for t in tables if t not in _WRITTEN_BY_ASTERISK]
+    if db.vendor == "postgresql":
+        lines = [
+            f"CREATE USER {user} WITH PASSWORD '{PASSWORD_PLACEHOLDER}';",
+            f"GRANT CONNECT ON DATABASE {db.name} TO {user};",
+            f"GRANT USAGE ON SCHEMA public TO {user};",
+            f"GRANT SELECT ON {', '.join(read_only)} TO {user};",
+            *(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {user};"
+              for t in _WRITTEN_BY_ASTERISK),
+        ]
+    else:
+        who = f"'{user}'@'%'"
+        lines = [
+            f"CREATE USER {who} IDENTIFIED BY '{PASSWORD_PLACEHOLDER}';",
+            *(f"GRANT SELECT ON `{db.name}`.`{t}` TO {who};" for t in read_only),
+            *(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{db.name}`.`{t}` TO {who};"
+              for t in _WRITTEN_BY_ASTERISK),
+        ]
+    return _header(spec, "--") + (
+        f"-- Run as a database administrator: a user for Asterisk that can read the realtime\n"
+        f"-- tables and write only ps_contacts. Replace {PASSWORD_PLACEHOLDER} here, in\n"
+        "-- res_odbc.conf and in odbc.ini.\n") + "\n".join(lines) + "\n"
+
+
 FILES = {
     "extconfig.conf": render_extconfig,
     "sorcery.conf": render_sorcery,
@@ -261,4 +298,7 @@ FILES = {
 
 
 def render_all(spec: ConfigSpec) -> dict[str, str]:
-    return {name: render(spec) for name, render in FILES.items()}
+    files = {name: render(spec) for name, render in FILES.items()}
+    if spec.asterisk_user:
+        files["grants.sql"] = render_grants(spec)
+    return files

@@ -5,6 +5,7 @@ asserts the real behaviour on those and the refusal on SQLite: the suite runs on
 """
 
 import io
+import os
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -280,3 +281,55 @@ def test_scaffold_dialplan_flag_writes_the_agents_context(phone):
     run("--scaffold-dialplan")
     assert set(ExtensionsTable.objects.filter(context="agents")
                .values_list("exten", "priority", "app", "appdata")) == rows
+
+
+def _connect_as(user: str):
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        import psycopg2
+
+        return psycopg2.connect(host=db["HOST"], port=db["PORT"] or 5432, dbname=db["NAME"],
+                                user=user, password="CHANGE-ME")
+    import MySQLdb
+
+    return MySQLdb.connect(host=db["HOST"], port=int(db["PORT"] or 3306), user=user,
+                           passwd="CHANGE-ME", db=db["NAME"])
+
+
+def test_grants_sql_makes_a_user_that_reads_everything_and_writes_only_contacts(
+        tmp_path, transactional_db):
+    user = f"ast_ro_{os.getpid()}"
+    if not REALTIME:
+        with pytest.raises(CommandError):
+            run("--create-config", "--asterisk-db-user", user, "--output-dir", str(tmp_path))
+        return
+    with pytest.raises(CommandError, match="--asterisk-db-user"):
+        run("--create-config", "--asterisk-db-user", "x; DROP", "--output-dir", str(tmp_path))
+    run("--create-config", "--asterisk-db-user", user, "--output-dir", str(tmp_path))
+    sections, _ = parse((tmp_path / "res_odbc.conf").read_text())
+    assert as_dict(sections["asterisk"])["username"] == user
+    assert user in (tmp_path / "odbc.ini").read_text()
+
+    statements = [line for line in (tmp_path / "grants.sql").read_text().splitlines()
+                  if line and not line.startswith("--")]
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    try:
+        asterisk = _connect_as(user)
+        try:
+            cursor = asterisk.cursor()
+            cursor.execute("SELECT count(*) FROM ps_endpoints")
+            cursor.execute("INSERT INTO ps_contacts (id, endpoint) VALUES ('1001^3B@x', '1001')")
+            asterisk.commit()
+            with pytest.raises(Exception, match="(?i)denied"):
+                cursor.execute("INSERT INTO ps_endpoints (id) VALUES ('9999')")
+        finally:
+            asterisk.close()
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP OWNED BY {user}")
+                cursor.execute(f"DROP USER {user}")
+            else:
+                cursor.execute(f"DROP USER '{user}'@'%'")

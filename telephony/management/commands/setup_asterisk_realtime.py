@@ -6,6 +6,7 @@ Asterisk reads from what the app holds; --create-config writes the Asterisk/ODBC
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -36,6 +37,9 @@ class Command(BaseCommand):
                             help="Generate the config of this Asterisk server (DSN, bind).")
         parser.add_argument("--include-password", action="store_true",
                             help="Write the database password instead of a placeholder.")
+        parser.add_argument("--asterisk-db-user", metavar="NAME",
+                            help="Have Asterisk connect as this database user (read-only but "
+                                 "for ps_contacts) and write grants.sql that creates it.")
 
     def handle(self, *args, **opts):
         engine = check_engine()
@@ -111,6 +115,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Next steps: {out / 'README.txt'}")
 
 
+def _db_user_name(name: str | None) -> str | None:
+    # It goes into SQL and config files as is: keep it to a plain identifier.
+    if name is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,31}", name):
+        raise CommandError("--asterisk-db-user must be lowercase letters, digits and '_' "
+                           "(at most 32, not starting with a digit).")
+    return name
+
+
 def build_spec(opts) -> confgen.ConfigSpec:
     from telephony.models import AsteriskServer, Carrier, DialplanContext, Phone
 
@@ -146,6 +158,8 @@ def build_spec(opts) -> confgen.ConfigSpec:
     command = "python manage.py setup_asterisk_realtime --create-config"
     if server is not None and opts.get("server"):
         command += f" --server {server.name}"
+    if opts.get("asterisk_db_user"):
+        command += f" --asterisk-db-user {opts['asterisk_db_user']}"
     return confgen.ConfigSpec(
         db=facts,
         command=command,
@@ -154,6 +168,7 @@ def build_spec(opts) -> confgen.ConfigSpec:
         sip_port=server.sip_port if server else 5060,
         server_name=server.name if server else None,
         include_password=bool(opts.get("include_password")),
+        asterisk_user=_db_user_name(opts.get("asterisk_db_user")),
         contexts=tuple(sorted(contexts)),
         other_transports=tuple(sorted(transports)),
         sample_extension=phones.order_by("extension").values_list("extension", flat=True).first(),
