@@ -67,3 +67,14 @@ def test_startup_fails_on_debug_maybe():
     result = _check({"DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG" in result.stderr
+
+
+def test_an_unreachable_test_database_fails_the_run_instead_of_skipping():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG"}}
+    env.update({"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere", "CI": "true",
+                "DEBUG": "false", "SECRET_KEY": "test"})
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "users/tests/test_roles.py", "-k", "created_by"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3
+    assert "is unreachable" in result.stdout + result.stderr
