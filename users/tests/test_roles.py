@@ -110,3 +110,10 @@ def test_outsider_without_role_gets_403(client, outsider):
     client.force_login(outsider)
     assert client.get(reverse("dashboard")).status_code == 403
     assert client.get(reverse("users:list")).status_code == 403
+
+
+def test_a_user_without_a_role_is_told_to_ask_for_one(client, outsider):
+    client.force_login(outsider)
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert b"Your account has no role yet" in response.content
