@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from telephony.asterisk.realtime import phones_sync_bulk, secret_generate
+from telephony.csvcells import defuse, restore
 from telephony.models import AsteriskServer, Phone, PsEndpoint
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from users.models import User
@@ -194,19 +195,6 @@ def phone_bulk_create(*, start: str, end: str, name_pattern: str, server: Asteri
 
 # --- CSV -----------------------------------------------------------------------------------
 
-# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"):
-# free-text cells get a leading apostrophe on export, which the import takes off again.
-_FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def _uncell(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
-
-
 def phone_csv_export(*, phones: Iterable[Phone], include_secrets: bool = False) -> str:
     """The extensions as CSV, in the format `phone_csv_import` reads back."""
     out = io.StringIO()
@@ -214,8 +202,8 @@ def phone_csv_export(*, phones: Iterable[Phone], include_secrets: bool = False) 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for phone in phones:
-        row = [phone.extension, _cell(phone.name), phone.server.name, phone.context, phone.codecs,
-               phone.transport, phone.max_contacts, _cell(phone.caller_id_name),
+        row = [phone.extension, defuse(phone.name), phone.server.name, phone.context, phone.codecs,
+               phone.transport, phone.max_contacts, defuse(phone.caller_id_name),
                phone.caller_id_number,
                phone.user.username if phone.user else "", "yes" if phone.is_active else "no"]
         if include_secrets:
@@ -263,7 +251,7 @@ def _parse_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
                 continue
             if not any((value or "").strip() for value in record.values()):
                 continue  # blank line
-            rows.append((reader.line_num, {k: _uncell((v or "").strip()) if k != "secret"
+            rows.append((reader.line_num, {k: restore((v or "").strip()) if k != "secret"
                                            else (v or "") for k, v in record.items()}))
     except csv.Error as exc:
         raise CsvImportError([(reader.line_num, f"unreadable CSV: {exc}.")]) from None

@@ -135,3 +135,38 @@ def test_a_supervisor_sees_any_calls_detail(supervisor_client, other_phone):
 
     html = response.content.decode()
     assert "1795718447.9" in html and "Your phone is busy" in html and "carol" in html
+
+
+def _export(client, query=None) -> list[dict]:
+    import csv
+    import io
+
+    response = client.get(reverse("telephony:call_export"), query or {})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_export_holds_the_filtered_calls_supervisors_see(supervisor_client, agent_phone,
+                                                              other_phone):
+    campaign = Campaign.objects.create(name="-Spring")
+    mine = make_call(agent_phone, number="+15550000001", status=Call.Status.COMPLETED,
+                     campaign=campaign, duration=42, hangup_cause=16,
+                     hangup_cause_text="Normal Clearing")
+    make_call(other_phone, number="+15550000002", status=Call.Status.FAILED)
+
+    rows = _export(supervisor_client)
+    assert {row["number"] for row in rows} == {"'+15550000001", "'+15550000002"}
+
+    (row,) = _export(supervisor_client, {"status": "completed"})
+    assert row["call_id"] == str(mine.pk)
+    assert (row["agent"], row["extension"], row["campaign"], row["duration_s"],
+            row["hangup_cause"], row["hangup_reason"]) == (
+        agent_phone.user.username, "1001", "'-Spring", "42", "16", "Normal Clearing")
+
+
+def test_an_agent_exports_only_their_own_calls(agent_client, agent_phone, other_phone):
+    make_call(agent_phone, number="+15550000001")
+    make_call(other_phone, number="+15550000002")
+    assert [row["number"] for row in _export(agent_client)] == ["'+15550000001"]
