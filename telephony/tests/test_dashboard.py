@@ -29,3 +29,17 @@ def test_the_dashboard_counts_extensions_and_todays_calls(admin_client, agent, s
     assert context["phones"] == {"total": 2, "active": 1, "assigned": 1}
     assert context["calls_today"] == {"total": 2, "live": 1, "answered": 2}
     assert [s.name for s in context["servers"]] == [server.name]
+
+
+def test_a_new_install_shows_the_admin_what_is_left_to_do(admin_client, supervisor_client):
+    response = admin_client.get(reverse("dashboard"))
+    assert [item["done"] for item in response.context["checklist"]] == [False] * 6
+    assert b"Getting started" in response.content
+    assert reverse("telephony:server_create").encode() in response.content
+    assert b"Getting started" not in supervisor_client.get(reverse("dashboard")).content
+
+    server = make_server()
+    server.connection_status = "ok"
+    server.save()
+    done = [item["done"] for item in admin_client.get(reverse("dashboard")).context["checklist"]]
+    assert done == [True, True, False, False, False, False]
