@@ -16,6 +16,11 @@ DEFAULT_TRANSPORT = "transport-udp"
 
 
 class PhoneQuerySet(models.QuerySet):
+    def active_of(self, user) -> "Phone | None":
+        """The user's active phone (at most one): calls ring it, agents see it. An inactive
+        phone does not count."""
+        return self.filter(user=user, is_active=True).select_related("server").first()
+
     def delete(self):
         """Bulk deletes remove the realtime rows too: a deleted phone must stop registering
         even when it goes by `Phone.objects.filter(...).delete()` rather than `phone.delete()`."""

@@ -163,8 +163,7 @@ def _caller_id(campaign: Campaign | None, phone: Phone) -> str | None:
 
 
 def own_phone(user: Any) -> Phone:
-    phone = (Phone.objects.filter(user=user, is_active=True).select_related("server")
-             .first())
+    phone = Phone.objects.active_of(user)
     if phone is None:
         raise CallRejected("no_phone", "No active phone assigned", 409)
     return phone

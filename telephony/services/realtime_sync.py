@@ -13,8 +13,6 @@ from django.db import transaction
 from telephony.asterisk import realtime, realtime_carriers, realtime_dialplan
 from telephony.models import (
     Carrier,
-    DialplanContext,
-    ExtensionsTable,
     Phone,
     PsAor,
     PsAuth,
@@ -50,10 +48,7 @@ def realtime_orphans() -> list[tuple[str, str]]:
         orphans += [(model._meta.db_table, ident) for ident in ids]
     contacts = PsContact.objects.exclude(endpoint__in=owned).values_list("id", flat=True)
     orphans += [("ps_contacts", ident) for ident in contacts.order_by("id")]
-    contexts = set(DialplanContext.objects.values_list("name", flat=True))
-    rows = (ExtensionsTable.objects.exclude(context__in=contexts)
-            .order_by("context", "exten", "priority")
-            .values_list("context", "exten", "priority"))
+    rows = realtime_dialplan.dialplan_orphan_rows().values_list("context", "exten", "priority")
     orphans += [("extensions_table", f"{c},{e},{p}") for c, e, p in rows]
     return orphans
 
@@ -67,8 +62,7 @@ def _prune(orphans: list[tuple[str, str]]) -> None:
         if ids:
             model.objects.filter(id__in=ids).delete()
     if by_table.get("extensions_table"):
-        contexts = set(DialplanContext.objects.values_list("name", flat=True))
-        ExtensionsTable.objects.exclude(context__in=contexts).delete()
+        realtime_dialplan.dialplan_orphan_rows().delete()
     # Asterisk leaves contacts behind when their endpoint goes: remove those too.
     PsContact.objects.exclude(endpoint__in=PsEndpoint.objects.values("id")).delete()
 

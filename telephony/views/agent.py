@@ -29,11 +29,6 @@ DIALPAD = (("1", ""), ("2", "ABC"), ("3", "DEF"), ("4", "GHI"), ("5", "JKL"), ("
 _ID_PLACEHOLDER = uuid.UUID(int=0)
 
 
-def own_phone(user) -> Phone | None:
-    """The user's active phone: calls ring it first, so an inactive one does not count."""
-    return Phone.objects.filter(user=user, is_active=True).select_related("server").first()
-
-
 def phone_registration(phone: Phone | None) -> Registration | None:
     if phone is None:
         return None
@@ -101,7 +96,7 @@ def _registration_json(registration: Registration | None) -> dict:
 @require_GET
 @never_cache  # the page carries the agent's SIP password (behind a reveal)
 def agent_panel(request: HttpRequest) -> HttpResponse:
-    phone = own_phone(request.user)
+    phone = Phone.objects.active_of(request.user)
     registration = phone_registration(phone)
     return render(request, "telephony/agent/panel.html", {
         "phone": phone,
@@ -118,7 +113,8 @@ def agent_panel(request: HttpRequest) -> HttpResponse:
 def agent_registration(request: HttpRequest) -> JsonResponse:
     """The registration line, polled while the page is idle: a softphone set up by reading
     the page flips it to "Registered" without a reload."""
-    return JsonResponse(_registration_json(phone_registration(own_phone(request.user))))
+    phone = Phone.objects.active_of(request.user)
+    return JsonResponse(_registration_json(phone_registration(phone)))
 
 
 @api_view(methods=("GET",))

@@ -11,8 +11,7 @@ from users.roles import AGENT, role_required
 
 @role_required(AGENT)
 def my_phone(request):
-    phone = (Phone.objects.select_related("server")
-             .filter(user=request.user, is_active=True).first())
+    phone = Phone.objects.active_of(request.user)
     registration = registration_status([phone.extension])[phone.extension] if phone else None
     return render(request, "telephony/my_phone.html",
                   {"phone": phone, "registration": registration})
