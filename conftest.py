@@ -18,6 +18,19 @@ def pytest_report_header(config):
     return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or ''} {db['NAME']}"
 
 
+def pytest_sessionstart(session):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        # Django deletes the old test database file but not its WAL: a stale -wal next to a
+        # fresh file would be replayed into it. A crashed run leaves one behind.
+        for suffix in ("-wal", "-shm"):
+            stale = db["TEST"]["NAME"] + suffix
+            if os.path.exists(stale):
+                os.remove(stale)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _database_reachable(django_db_blocker):
     from django.conf import settings

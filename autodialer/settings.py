@@ -40,7 +40,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # writing at once (the event listener, the live server) shared cache fails at once with
     # "database table is locked", while a file waits for the lock like a real server does.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    sqlite_options = DATABASES["default"]["OPTIONS"]
+    sqlite_options.setdefault("timeout", 20)
+    # A transaction that starts by reading and then writes (the event listener's
+    # read-modify-write of a Call) cannot wait for the lock: SQLite refuses the upgrade with
+    # "database is locked" at once, whatever the timeout, to avoid a deadlock. BEGIN IMMEDIATE
+    # takes the write lock first, so the timeout applies; WAL lets pages keep reading meanwhile.
+    sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
+    sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 
 # Region used to read national phone numbers typed without a +country prefix.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
