@@ -24,8 +24,10 @@
     no_phone: "No active phone assigned — ask an admin to assign you an extension",
     asterisk_unreachable: "The phone system is not reachable right now. " +
       "Try again in a minute or tell your supervisor.",
-    asterisk_timeout: "The phone system did not answer in time. The call may still go " +
-      "through: wait a moment and check Recent calls before trying again.",
+    asterisk_timeout: "The phone system did not answer in time, so the call was not " +
+      "placed. Try again in a minute or tell your supervisor.",
+    asterisk_unconfirmed: "The phone system did not confirm the call in time, but it may " +
+      "still ring your phone. Follow it here, or hang up to cancel it.",
     asterisk_auth: "The phone system refused the autodialer's login. Tell your supervisor " +
       "or an admin: the Asterisk server's AMI username or password needs fixing.",
     invalid_campaign: "That campaign is not active any more. Pick another one, or No campaign.",
@@ -521,8 +523,11 @@
         return;
       }
       render(before);
-      showMessage(result.message, result.code);
-      if (result.code === "call_in_progress") {
+      var maybeQueued = result.code === "asterisk_unconfirmed";
+      showMessage(result.message, result.code, maybeQueued ? "warning" : undefined);
+      // An unconfirmed call is logged as queued: show it, so its events (or a hang up) can
+      // follow.
+      if (result.code === "call_in_progress" || maybeQueued) {
         refreshCurrent(generation).then(function () {
           schedule(0);
         });

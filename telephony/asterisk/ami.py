@@ -152,8 +152,10 @@ class _Connection:
             response = await conn.send(login)
             if not response.success:
                 raise AmiError("auth", "Asterisk refused the AMI username/password")
-        except BaseException:  # also on cancellation by a timeout: never leak the socket
+        except BaseException as exc:  # also on cancellation by a timeout: never leak the socket
             await conn.close(logoff_timeout=0)
+            if isinstance(exc, AmiError):
+                exc.maybe_sent = False  # only the Login left us, never the caller's action
             raise
         return conn
 
@@ -176,7 +178,7 @@ class _Connection:
         if future.done():
             return future.result()
         raise AmiError("unreachable", f"Asterisk AMI at {self.config.address} "
-                                      "closed the connection")
+                                      "closed the connection", maybe_sent=True)
 
     def abort(self) -> None:
         self.connection_lost(None)
@@ -272,9 +274,14 @@ class AmiClient:
     def _send(self, headers: dict[str, Any], *, first_message_only: bool = False) -> Any:
         check_headers(headers)  # before connecting, so a bad value never reaches the wire
         with self.session():
-            return self._thread.run(_within(
-                self._conn.send(headers, first_message_only=first_message_only),
-                self._remaining(), self.config))
+            try:
+                return self._thread.run(_within(
+                    self._conn.send(headers, first_message_only=first_message_only),
+                    self._remaining(), self.config))
+            except AmiError as exc:
+                # The action is written at once: a timeout now means only its answer is missing.
+                exc.maybe_sent = exc.maybe_sent or exc.kind == "timeout"
+                raise
 
     def ping(self) -> dict[str, Any]:
         return _raise_for_error(self._send({"Action": "Ping"}))
@@ -293,8 +300,9 @@ class AmiClient:
         5 busy, 8 congestion. Async is always sent: panoramisk 1.4 crashes its protocol on an
         Originate reply when the action has no Async key.
 
-        A timeout or dropped connection does not prove the call was not queued: before retrying,
-        look for an OriginateResponse (or channel events) carrying this action_id.
+        A timeout or dropped connection after the action left us (AmiError.maybe_sent) does not
+        prove the call was not queued: before retrying, look for an OriginateResponse (or channel
+        events) carrying this action_id.
         """
         headers: dict[str, Any] = {
             "Action": "Originate", "ActionID": action_id, "Channel": channel,
@@ -311,10 +319,19 @@ class AmiClient:
             headers["Variable"] = [f"{name}={value}" for name, value in variables.items()]
         return _raise_for_error(self._send(headers, first_message_only=True))
 
-    def hangup(self, *, channel: str, cause: int = 16) -> None:
-        """Cause 16 is Normal Clearing. A missing channel raises AmiError("action")."""
-        _raise_for_error(self._send({"Action": "Hangup", "Channel": channel,
-                                     "Cause": str(cause)}))
+    def hangup(self, *, channel: str, cause: int = 16) -> int:
+        """Hang up `channel`, or every channel whose name matches `/regex/`; return how many.
+
+        Cause 16 is Normal Clearing. A missing named channel raises AmiError("action"). A regex
+        is answered as a list, "Channels hung up will follow" then one ChannelHungup event per
+        channel and a closing event, also when nothing matched (Asterisk's action_hangup).
+        """
+        reply = self._send({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
+        if not isinstance(reply, list):
+            _raise_for_error(reply)
+            return 1
+        _raise_for_error(reply[0])
+        return sum(1 for message in reply[1:] if message.get("Event") == "ChannelHungup")
 
     def blind_transfer(self, *, channel: str, context: str, exten: str) -> None:
         """`channel` is the transferer (the agent's own leg); its bridged peer is moved."""

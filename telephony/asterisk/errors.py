@@ -15,12 +15,16 @@ KINDS = frozenset({"unreachable", "auth", "timeout", "action", "invalid"})
 
 
 class AsteriskError(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    """`maybe_sent` is True when the request left us before the failure (the connection
+    dropped or timed out while we waited for the answer): Asterisk may have acted on it."""
+
+    def __init__(self, kind: str, message: str, *, maybe_sent: bool = False) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown error kind {kind!r}")
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.maybe_sent = maybe_sent
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kind={self.kind!r}, message={self.message!r})"

@@ -159,7 +159,8 @@ class AsteriskService:
             if exc.kind != "action":
                 raise
             return DiagnosticCheck(name, "fail", f"`odbc show` failed: {exc.message}",
-                                   "Load res_odbc (`module load res_odbc.so`). " + fix)
+                                   self._permission_fix(exc, "command")
+                                   or "Load res_odbc (`module load res_odbc.so`). " + fix)
         connections = _odbc_connections(output, dsn)
         if connections is None:
             return DiagnosticCheck(name, "fail", f"`odbc show` does not list '{dsn}'.", fix)
@@ -179,14 +180,17 @@ class AsteriskService:
         except AmiError as exc:
             if exc.kind != "action":
                 raise
-            return DiagnosticCheck(name, "fail", exc.message, fix)
+            return DiagnosticCheck(name, "fail", exc.message,
+                                   self._permission_fix(exc, "command") or fix)
         for line in output.splitlines():
-            cells = line.split()
-            if cells and cells[0] == f"{module}.so":
-                if "Running" in cells:
+            match = _MODULE_LINE.match(line)
+            if match and match["module"] == f"{module}.so":
+                if match["status"] == "Running":
                     return DiagnosticCheck(name, "ok", f"Loaded and running "
                                                        f"({REQUIRED_MODULES[module]}).")
-                return DiagnosticCheck(name, "fail", f"Loaded but not running: {line.strip()}",
+                # A module that declined to load (res_pjsip without its config) stays listed.
+                return DiagnosticCheck(name, "fail", "Loaded but Not Running: it declined to "
+                                                     "start.",
                                        fix + " Check the Asterisk log for why it declined.")
         return DiagnosticCheck(name, "fail", f"Not loaded; it provides "
                                              f"{REQUIRED_MODULES[module]}.", fix)
@@ -206,6 +210,7 @@ class AsteriskService:
                 raise
             return DiagnosticCheck(
                 name, "fail", f"Asterisk cannot see extension {phone.extension}: {exc.message}",
+                self._permission_fix(exc, "system") or
                 "Asterisk does not read the ps_* tables: /etc/asterisk/sorcery.conf must map "
                 "endpoint, auth and aor to realtime,ps_endpoints etc., and extconfig.conf must "
                 f"point ps_endpoints => odbc,{self.server.odbc_dsn}. Re-run "
@@ -215,6 +220,16 @@ class AsteriskService:
         state = endpoint.get("DeviceState", "unknown state")
         return DiagnosticCheck(name, "ok", f"Extension {phone.extension} is known to PJSIP "
                                            f"({state}).")
+
+
+    def _permission_fix(self, exc: AmiError, permission: str) -> str:
+        """The fix when the AMI user may not run the action: Asterisk answers "Permission
+        denied" (manager.c), which says nothing about the module being checked."""
+        if "Permission denied" not in exc.message:
+            return ""
+        return (f"The AMI user {self.server.ami_username} may not run this action: add "
+                f"{permission} to its write = line in /etc/asterisk/manager.conf (the full line "
+                f"is in docs/call-control.md), then `manager reload`.")
 
 
 def _ami_fix(exc: AmiError, server: AsteriskServer) -> str:
@@ -228,6 +243,11 @@ def _ami_fix(exc: AmiError, server: AsteriskServer) -> str:
             f"matching {server.ami_host}:{server.ami_port}, and that no firewall blocks it.")
 
 
+# cli.c handle_modlist prints "%-30s %-40.40s %-10d %-11s %13s": module, description, use
+# count, "Running" or "Not Running", support level. Read from the end: a description may
+# contain anything, including the word Running.
+_MODULE_LINE = re.compile(r"^(?P<module>\S+)\s.*?\s(?P<uses>-?\d+)\s+"
+                          r"(?P<status>Not Running|Running)\s+\S+\s*$")
 _ODBC_NAME = re.compile(r"^\s*Name:\s*(\S+)\s*$")
 _ODBC_ACTIVE = re.compile(r"Number of active connections:\s*(\d+)")
 

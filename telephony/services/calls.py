@@ -47,15 +47,20 @@ class CallError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 *, call_id: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.call_id = call_id  # the call the error is about, when one was logged
         if status is not None:
             self.status = status
 
     def as_dict(self) -> dict[str, str]:
-        return {"error": self.message, "code": self.code}
+        answer = {"error": self.message, "code": self.code}
+        if self.call_id:
+            answer["call_id"] = self.call_id
+        return answer
 
 
 class CallRejected(CallError):
@@ -206,6 +211,15 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
             caller_id=_caller_id(campaign, phone), timeout_ms=ORIGINATE_TIMEOUT_MS,
             variables={CALL_ID_VARIABLE: str(call.id)}, action_id=str(call.id))
     except AmiError as exc:
+        if exc.maybe_sent:
+            # Asterisk may have queued it (an overloaded Asterisk answers late): the call stays
+            # queued so its events can still move it, and the stale sweep fails it if none
+            # come. Logging it failed would show "failed" while the agent's phone rings.
+            raise AsteriskCallError(
+                "asterisk_unconfirmed",
+                f"{exc.message}, so the call is not confirmed. It may still ring your phone; "
+                f"hang up to cancel it.", 504 if exc.kind == "timeout" else 502,
+                call_id=str(call.id)) from None
         _end(call, Call.Status.FAILED, error=exc.message)
         raise AsteriskCallError.from_ami(exc) from None
     return {"call_id": str(call.id), "status": call.status, "number": call.number}
@@ -260,7 +274,7 @@ def _once(*, user: Any, key: object, endpoint: str,
                                                       "is still being processed.", 409) from None
         if first.status_code >= 400:
             raise CallError(first.response["code"], first.response["error"],
-                            first.status_code) from None
+                            first.status_code, call_id=first.response.get("call_id")) from None
         return first.response
     try:
         answer = run()

@@ -292,6 +292,26 @@ def test_a_phone_that_does_not_answer_ends_the_call_with_the_reason(page, ami, a
         expect(page.get_by_role("button", name="Call", exact=True)).to_be_enabled()
 
 
+def test_a_call_asterisk_confirms_too_late_is_still_followed(page, ami, agent, settings):
+    settings.ASTERISK_TIMEOUT = 1.0
+    server = _server(ami.port)
+    _phone(server, agent)
+    ami.originate_ack_delay = 2.0  # queued, but "Originate successfully queued" comes late
+    ami.originate_outcomes["PJSIP/1001"] = "silent"  # the test plays the events itself
+
+    with EventListener(server, ami):
+        browser_login(page, "bob", "pw-bob-123")
+        _call_on(page, "5551234567")
+        expect(page.locator("#panel-message")).to_contain_text(
+            "did not confirm the call in time, but it may still ring your phone")
+        expect(page.locator("#call-state")).to_have_text("Queued")
+        hangup = page.get_by_role("button", name="Hang up")
+        expect(hangup).to_be_enabled()  # the agent can cancel what may be ringing
+
+        PlayedCall(ami, _originate(ami)).ring()
+        expect(page.locator("#call-state")).to_have_text("Ringing")
+
+
 def test_an_agent_without_a_phone_is_told_to_ask_for_one(page, agent):
     browser_login(page, "bob", "pw-bob-123")
     expect(page.locator("#no-phone")).to_have_text(NO_PHONE)

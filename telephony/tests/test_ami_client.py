@@ -117,6 +117,17 @@ def test_it_hangs_up_a_live_channel_with_normal_clearing(ami, client):
     assert "PJSIP/1001-00000001" not in ami.channels
 
 
+def test_it_hangs_up_every_channel_matching_a_regex(ami, client):
+    ami.add_channel("PJSIP/1001-00000001")
+    ami.add_channel("PJSIP/1001-00000002")
+    ami.add_channel("PJSIP/1002-00000003")
+
+    assert client.hangup(channel="/^PJSIP/1001-/") == 2
+    assert set(ami.channels) == {"PJSIP/1002-00000003"}
+    # Asterisk answers a regex with a list even when nothing matches: that is not an error.
+    assert client.hangup(channel="/^PJSIP/1001-/") == 0
+
+
 def test_it_reports_no_such_channel_on_hangup(client):
     with pytest.raises(AmiError) as caught:
         client.hangup(channel="PJSIP/1001-00000099")
@@ -231,6 +242,37 @@ def test_it_reports_a_connection_dropped_mid_session(ami, client):
 
     assert caught.value.kind == "unreachable"
     assert "closed the connection" in caught.value.message
+
+
+# --- did the action leave us? (an Originate that may have been queued must not be retried) ---
+def test_a_failure_before_the_action_was_written_is_not_maybe_sent(ami):
+    with FakeAmiServer(black_hole=True) as hung:
+        with pytest.raises(AmiError) as timed_out:
+            AmiClient(hung.config(timeout=0.3)).ping()
+    with pytest.raises(AmiError) as refused:
+        AmiClient(ami.config(secret="WRONG", timeout=1.0)).ping()
+
+    assert timed_out.value.kind == "timeout" and timed_out.value.maybe_sent is False
+    assert refused.value.kind == "auth" and refused.value.maybe_sent is False
+
+
+def test_an_originate_answered_too_late_is_maybe_sent(ami):
+    ami.originate_ack_delay = 1.0
+    client = AmiClient(ami.config(timeout=0.3))
+
+    with pytest.raises(AmiError) as caught:
+        client.originate(channel="PJSIP/1001", context="agents", exten="100",
+                         action_id="late-1")
+
+    assert caught.value.kind == "timeout" and caught.value.maybe_sent is True
+    assert [a["ActionID"] for a in ami.actions_named("Originate")] == ["late-1"]
+
+
+def test_an_action_refused_by_asterisk_is_not_maybe_sent(client):
+    with pytest.raises(AmiError) as caught:
+        client.hangup(channel="PJSIP/9999-00000001")
+
+    assert caught.value.kind == "action" and caught.value.maybe_sent is False
 
 
 INJECTIONS = [

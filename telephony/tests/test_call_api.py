@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from telephony.models import Call, Campaign, IdempotentRequest, Phone
+from telephony.services.call_events import handle_event
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import answered_call, make_call, post_json
 from telephony.tests.fakes.ami import closed_port
@@ -258,7 +259,95 @@ def test_asterisk_hanging_after_login_gives_504(agent_client, agent_phone, fake_
     response, elapsed = _originate_timed(agent_client)
 
     assert response.status_code == 504
+    assert response.json()["code"] == "asterisk_unconfirmed"
     assert elapsed < 2.5
+    # The Originate was written before the freeze: Asterisk may have acted on it.
+    assert len(fake_ami.actions_named("Originate")) == 1
+    assert Call.objects.get().status == Call.Status.QUEUED
+
+
+# --- an Originate Asterisk received but did not confirm in time ---
+def test_a_late_originate_answer_leaves_the_call_queued_for_its_events(agent_client,
+                                                                        agent_phone, fake_ami):
+    fake_ami.originate_ack_delay = 1.5  # longer than the 1 s timeout of the tests
+
+    response, elapsed = _originate_timed(agent_client)
+
+    assert response.status_code == 504
+    body = response.json()
+    assert body["code"] == "asterisk_unconfirmed"
+    assert "may still ring your phone" in body["error"]
+    assert elapsed < 2
+    call = Call.objects.get()
+    assert body["call_id"] == str(call.id)
+    assert call.status == Call.Status.QUEUED and call.ended_at is None
+    # Asterisk queued it after all: its OriginateResponse moves the call on.
+    handle_event(agent_phone.server, {
+        "Event": "OriginateResponse", "ActionID": str(call.id), "Response": "Success",
+        "Channel": "PJSIP/1001-00000001", "Reason": "4", "Uniqueid": "1795.1"})
+    call.refresh_from_db()
+    assert call.status == Call.Status.RINGING and call.channel == "PJSIP/1001-00000001"
+
+
+def test_an_unconfirmed_call_blocks_a_second_dial_until_hung_up(agent_client, agent_phone,
+                                                               fake_ami):
+    fake_ami.originate_ack_delay = 1.5
+    first = _originate_timed(agent_client)[0].json()
+
+    again = post_json(agent_client, "call_originate", {"phone_number": "5559876543"})
+    assert again.status_code == 409 and again.json()["code"] == "call_in_progress"
+
+    fake_ami.originate_ack_delay = 0
+    hung_up = post_json(agent_client, "call_hangup", {"call_id": first["call_id"]})
+    assert hung_up.status_code == 200
+    # No channel was known yet: the hangup names every channel of the agent's phone.
+    assert sent(fake_ami, "Hangup")[-1]["Channel"] == "/^PJSIP/1001-/"
+    assert Call.objects.get(pk=first["call_id"]).status == Call.Status.CANCELLED
+    assert post_json(agent_client, "call_originate",
+                     {"phone_number": "5559876543"}).status_code == 201
+
+
+def test_a_retried_unconfirmed_originate_never_dials_twice(agent_client, agent_phone, fake_ami):
+    fake_ami.originate_ack_delay = 1.5
+    headers = {"Idempotency-Key": "click-1"}
+
+    first = post_json(agent_client, "call_originate", {"phone_number": "5551234567"}, **headers)
+    retry = post_json(agent_client, "call_originate", {"phone_number": "5551234567"}, **headers)
+
+    assert first.status_code == retry.status_code == 504
+    assert retry.json() == first.json()  # the same call_id: the client can follow it
+    assert len(fake_ami.actions_named("Originate")) == 1
+
+
+def test_a_connection_dropped_after_the_originate_gives_502_unconfirmed(agent_client,
+                                                                       agent_phone, fake_ami):
+    original = fake_ami._reply
+
+    def drop_on_originate(conn, action):
+        if action.get("Action") == "Originate":
+            conn.writer.close()
+            return
+        original(conn, action)
+
+    fake_ami._reply = drop_on_originate
+
+    response, elapsed = _originate_timed(agent_client)
+
+    assert response.status_code == 502
+    assert response.json()["code"] == "asterisk_unconfirmed"
+    assert elapsed < 2
+    assert Call.objects.get().status == Call.Status.QUEUED
+
+
+def test_a_refused_login_is_never_unconfirmed(agent_client, agent_phone, fake_ami):
+    # The Login left us, the Originate never did: the call failed for certain.
+    agent_phone.server.ami_password = "wrong"
+    agent_phone.server.save()
+
+    response = _originate_timed(agent_client)[0]
+
+    assert response.json()["code"] == "asterisk_auth"
+    assert Call.objects.get().status == Call.Status.FAILED
 
 
 # --- hangup ---
@@ -289,13 +378,27 @@ def test_without_a_call_id_it_hangs_up_the_live_call(agent_client, agent_phone, 
 def test_hanging_up_before_asterisk_named_the_channel_targets_the_agents_phone(
         agent_client, agent_phone, fake_ami):
     call = make_call(agent_phone)
+    ringing = fake_ami.add_channel("PJSIP/1001-0000002a")
+    fake_ami.add_channel("PJSIP/10010-0000002b")  # another phone whose name starts the same
 
     response = post_json(agent_client, "call_hangup", {"call_id": str(call.id)})
 
-    # The fake has no such channel: the call is over either way, and the log says so.
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
     assert fake_ami.actions_named("Hangup")[0]["Channel"] == "/^PJSIP/1001-/"
+    assert set(fake_ami.channels) == {"PJSIP/10010-0000002b"}
+    assert ringing["Channel"] not in fake_ami.channels
+
+
+def test_hanging_up_a_call_whose_phone_leg_is_already_gone_ends_it(agent_client, agent_phone,
+                                                                   fake_ami):
+    # Asterisk answers the regex with an empty list: nothing to hang up, the log still ends it.
+    call = make_call(agent_phone)
+
+    response = post_json(agent_client, "call_hangup", {"call_id": str(call.id)})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
 
 
 def test_hangup_with_no_live_call_is_409(agent_client, agent_phone, fake_ami):

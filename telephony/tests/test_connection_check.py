@@ -13,16 +13,14 @@ from django.urls import reverse
 from telephony.models import AsteriskServer, Phone
 from telephony.services import AsteriskService
 from telephony.tests.call_fixtures import *  # noqa: F403
-from telephony.tests.fakes.ami import closed_port
+from telephony.tests.fakes.ami import closed_port, module_line
 
 pytestmark = pytest.mark.django_db
 
+MODULE_HEADER = ("Module                         Description                              "
+                 "Use Count  Status      Support Level\n")
 ALL_MODULES = {
-    f"module show like {name}": (
-        "Module                         Description                              Use Count  "
-        "Status      Support Level\n"
-        f"{name}.so{' ' * (31 - len(name) - 3)}Something                                0"
-        "          Running              core\n1 modules loaded\n")
+    f"module show like {name}": MODULE_HEADER + module_line(f"{name}.so") + "1 modules loaded\n"
     for name in ("res_odbc", "res_config_odbc", "res_pjsip", "chan_pjsip")
 }
 
@@ -149,6 +147,48 @@ def test_diagnose_names_a_missing_module_and_how_to_load_it(server, fake_ami, ag
     check = checks["Module res_config_odbc"]
     assert check.status == "fail"
     assert "module load res_config_odbc.so" in check.fix
+
+
+def test_diagnose_fails_a_module_that_declined_to_run(server, fake_ami, agent_phone):
+    # FACTS.md: res_pjsip without its config declines to load, and stays listed as Not Running.
+    fake_ami.commands.update(ALL_MODULES)
+    fake_ami.commands["module show like res_pjsip"] = (
+        MODULE_HEADER + module_line("res_pjsip.so", "Not Running", "Basic SIP resource")
+        + module_line("res_pjsip_session.so", "Running", "PJSIP Session resource")
+        + "2 modules loaded\n")
+
+    checks = {c.name: c for c in AsteriskService(server).diagnose()}
+
+    assert checks["Module res_pjsip"].status == "fail"
+    assert "Not Running" in checks["Module res_pjsip"].detail
+    assert "Asterisk log" in checks["Module res_pjsip"].fix
+    assert checks["Module chan_pjsip"].status == "ok"
+
+
+def test_diagnose_reads_a_description_that_mentions_running(server, fake_ami, agent_phone):
+    fake_ami.commands.update(ALL_MODULES)
+    fake_ami.commands["module show like res_odbc"] = (
+        MODULE_HEADER + module_line("res_odbc.so", "Not Running", "Running ODBC pool")
+        + "1 modules loaded\n")
+
+    checks = {c.name: c for c in AsteriskService(server).diagnose()}
+
+    assert checks["Module res_odbc"].status == "fail"
+
+
+def test_diagnose_tells_an_ami_user_without_permission_what_to_grant(server, fake_ami,
+                                                                     agent_phone):
+    fake_ami.forbidden_actions = {"command", "pjsipshowendpoint"}
+
+    checks = AsteriskService(server).diagnose()
+
+    failed = [c for c in checks if c.status == "fail"]
+    assert len(failed) == 6  # odbc, four modules, the extension
+    assert all("Permission denied" in c.detail for c in failed)
+    assert all("/etc/asterisk/manager.conf" in c.fix for c in failed)
+    assert "add command to its write = line" in failed[0].fix
+    assert "add system to its write = line" in failed[-1].fix
+    assert "module load" not in failed[1].fix
 
 
 def test_diagnose_reports_a_dsn_that_is_not_connected(server, fake_ami, agent_phone):

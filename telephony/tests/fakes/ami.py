@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import socket
 import threading
 from typing import Any
@@ -60,6 +61,12 @@ ENDPOINT_1001 = [  # a shortened ami_originate_pjsip_1001.txt PJSIPShowEndpoint 
     {"Event": "ContactStatusDetail", "AOR": "1001", "URI": "sip:1001@127.0.0.1:5070",
      "Status": "NonQualified", "EndpointName": "1001"},
 ]
+
+
+def module_line(module: str, status: str = "Running", description: str = "Something",
+                support: str = "core") -> str:
+    """One line of `module show like`, as cli.c's handle_modlist prints it."""
+    return f"{module:<30} {description:<40.40} {0:<10} {status:<11} {support:>13}\n"
 
 
 def frame(pairs: list[tuple[str, Any]]) -> bytes:
@@ -126,9 +133,14 @@ class FakeAmiServer:
         self.default_outcome = "answered"
         self.originate_outcomes: dict[str, str] = {}  # Channel -> key of OUTCOMES, or "silent"
         self.originate_response_delay = 0.05
+        # Seconds before "Originate successfully queued" (an overloaded Asterisk); the call
+        # itself still plays after originate_response_delay.
+        self.originate_ack_delay = 0.0
         self.play_originated_calls = False  # full event sequence instead of OriginateResponse
         self.channels: dict[str, dict[str, str]] = {}  # live channels, for Hangup/Redirect
         self.commands = dict(DEFAULT_COMMANDS)
+        # Actions (lower case) the AMI user lacks the write permission for (manager.conf).
+        self.forbidden_actions: set[str] = set()
         self.endpoints: dict[str, list[dict[str, str]]] = {"1001": ENDPOINT_1001}
         self.actions: list[dict[str, Any]] = []  # every message received, parsed
         self.raw_actions: list[bytes] = []  # ...and as it arrived, terminator included
@@ -283,7 +295,7 @@ class FakeAmiServer:
             if conn.events_on:
                 conn.send([("Event", "FullyBooted"), ("Privilege", "system,all"),
                            ("Uptime", "74"), ("LastReload", "74"), ("Status", "Fully Booted")])
-        elif not conn.logged_in:
+        elif not conn.logged_in or name in self.forbidden_actions:
             respond("Error", ("Message", "Permission denied"))
         elif name == "logoff":
             respond("Goodbye", ("Message", "Thanks for all the fish."))
@@ -300,7 +312,7 @@ class FakeAmiServer:
         elif name == "originate":
             self._originate(action, respond)
         elif name in ("hangup", "redirect", "blindtransfer"):
-            self._channel_action(name, action, respond)
+            self._channel_action(conn, name, action, respond)
         elif name == "command":
             # Asterisk 14+: one Output header per CLI line; a CLI failure is Response: Error.
             cmd = action.get("Command", "")
@@ -337,7 +349,11 @@ class FakeAmiServer:
                 "Success" if ok else "Error",
                 ("Message", "Originate successfully queued" if ok else "Originate failed")))
             return
-        respond("Success", ("Message", "Originate successfully queued"))
+        if self.originate_ack_delay:
+            self._after(self.originate_ack_delay, lambda: respond(
+                "Success", ("Message", "Originate successfully queued")))
+        else:
+            respond("Success", ("Message", "Originate successfully queued"))
         if outcome != "silent":
             variables = action.get("Variable", [])
             variables = dict(v.split("=", 1) for v in (
@@ -348,8 +364,13 @@ class FakeAmiServer:
                       "events": "all" if self.play_originated_calls else "response"}
             self._after(self.originate_response_delay, lambda: self._spawn(self._play(**kwargs)))
 
-    def _channel_action(self, name: str, action: dict[str, Any], respond: Any) -> None:
-        channel = self.channels.get(action.get("Channel", ""))
+    def _channel_action(self, conn: _Conn, name: str, action: dict[str, Any],
+                        respond: Any) -> None:
+        wanted = action.get("Channel", "")
+        if name == "hangup" and wanted.startswith("/") and wanted.endswith("/"):
+            self._hangup_matching(conn, wanted[1:-1], action, respond)
+            return
+        channel = self.channels.get(wanted)
         if channel is None:
             respond("Error", ("Message", {
                 "hangup": "No such channel",
@@ -362,6 +383,21 @@ class FakeAmiServer:
             respond("Success", ("Message", "Redirect successful"))
         else:
             respond("Success", ("Message", "Transfer succeeded"))
+
+    def _hangup_matching(self, conn: _Conn, pattern: str, action: dict[str, Any],
+                         respond: Any) -> None:
+        """Hangup with Channel: /regex/ (Asterisk's action_hangup): a list answer, one
+        ChannelHungup event per matching channel, and the closing event even for none."""
+        ids = [("ActionID", action["ActionID"])] if "ActionID" in action else []
+        respond("Success", ("EventList", "start"), ("Message", "Channels hung up will follow"))
+        matched = [c for name, c in list(self.channels.items()) if re.search(pattern, name)]
+        for channel in matched:
+            conn.send([("Event", "ChannelHungup"),
+                                         ("Channel", channel["Channel"]), *ids])
+            self._spawn(self._hangup(channel, action.get("Cause", "16")))
+        conn.send([("Event", "ChannelsHungupListComplete"),
+                                     ("EventList", "Complete"), ("ListItems", str(len(matched))),
+                                     *ids])
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
