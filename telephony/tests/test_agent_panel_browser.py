@@ -30,7 +30,7 @@ from telephony.management.commands.asterisk_events import listen
 from telephony.models import AsteriskServer, Call, Campaign, Phone, PsContact
 from telephony.services.call_events import CALL_ID_VARIABLE
 from telephony.tests.fakes import wait_until
-from telephony.tests.fakes.ami import FakeAmiServer, closed_port, snapshot
+from telephony.tests.fakes.ami import FakeAmiServer, bridge_state, closed_port, snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -157,10 +157,8 @@ class PlayedCall:
         self._emit("DialBegin", snapshot(agent), snapshot(peer, "Dest"),
                    DialString=f"{self.exten}@carrier")
         self._emit("DialEnd", snapshot(agent), snapshot(peer, "Dest"), DialStatus="ANSWER")
-        bridge = {"BridgeUniqueid": "bridge-1", "BridgeType": "basic",
-                  "BridgeTechnology": "simple_bridge", "BridgeNumChannels": "2"}
-        for leg in (agent, peer):
-            self._emit("BridgeEnter", bridge, snapshot(leg))
+        for members, leg in enumerate((agent, peer), start=1):
+            self._emit("BridgeEnter", bridge_state("bridge-1", members), snapshot(leg))
 
 
 def _originate(ami: FakeAmiServer) -> dict[str, Any]:

@@ -61,7 +61,8 @@ def record(fake: FakeAmiServer, **play: Any) -> list[dict[str, Any]]:
                                and e.get("Reason", "4") != "4" for e in events)
                    or sum(e.get("Event") == "Hangup" for e in events) >= 2
                    or (not play.get("hangup", True)
-                       and any(e.get("Event") == "BridgeEnter" for e in events)))
+                       and any(e.get("Event") == "BridgeEnter"
+                               and e.get("BridgeNumChannels") == "2" for e in events)))
     return [e for e in events if e.get("Event") != "FullyBooted"]
 
 
@@ -289,3 +290,21 @@ def test_the_worker_follows_servers_added_edited_or_deactivated_without_a_restar
         second.is_active = False
         second.save()
         wait_until(lambda: second_fake.listeners == 0, 3)
+
+
+def test_only_the_second_leg_entering_the_bridge_means_answered(fake_ami, agent_phone):
+    call = make_call(agent_phone)
+    events = play(fake_ami, call, hangup=False)
+    bridge = [e for e in events if e["Event"] == "BridgeEnter"]
+    assert [e["BridgeNumChannels"] for e in bridge] == ["1", "2"]
+
+    # Without DialEnd (which says ANSWER on its own), as when that event is missed.
+    for event in events[:events.index(bridge[1])]:
+        if event["Event"] != "DialEnd":
+            handle_event(agent_phone.server, event)
+    call.refresh_from_db()
+    assert call.status == Status.RINGING  # the agent alone in the bridge: not answered yet
+
+    handle_event(agent_phone.server, bridge[1])
+    call.refresh_from_db()
+    assert call.status == Status.ANSWERED and call.answered_at is not None

@@ -1,8 +1,11 @@
 """An in-process AMI server speaking the frames a real Asterisk 22 sends.
 
 Replies are copied from ../shared/asterisk/transcripts/ami_*.txt. Not in any transcript, so
-written from Asterisk's source and docs: the BlindTransfer replies, Command outputs (shape as
-Asterisk 14+ sends them, texts invented), BridgeEnter, Shutdown, "Permission denied".
+written from Asterisk 22's source (main/manager.c, manager_bridges.c, cli.c, res_odbc.c) and
+checked against it: the BlindTransfer replies, the Hangup of a /regex/ (a list answer),
+Command outputs (shape as Asterisk 14+ sends them; `odbc show` and `module show` in the
+formats of res_odbc.c and cli.c, other texts invented), BridgeEnter, Shutdown, "Permission
+denied". Not modelled: BlindTransfer's "Transfer invalid" for a channel not in a bridge.
 
     with FakeAmiServer() as ami:
         client = AmiClient(ami.config(timeout=1))
@@ -61,6 +64,14 @@ ENDPOINT_1001 = [  # a shortened ami_originate_pjsip_1001.txt PJSIPShowEndpoint 
     {"Event": "ContactStatusDetail", "AOR": "1001", "URI": "sip:1001@127.0.0.1:5070",
      "Status": "NonQualified", "EndpointName": "1001"},
 ]
+
+
+def bridge_state(bridge_id: str, members: int) -> dict[str, str]:
+    """The bridge fields of BridgeEnter (manager_bridges.c): the count includes the channel
+    entering, so the first leg of a call reports 1 and the second 2."""
+    return {"BridgeUniqueid": bridge_id, "BridgeType": "basic",
+            "BridgeTechnology": "simple_bridge", "BridgeCreator": "", "BridgeName": "",
+            "BridgeNumChannels": str(members), "BridgeVideoSourceMode": "none"}
 
 
 def module_line(module: str, status: str = "Running", description: str = "Something",
@@ -477,10 +488,9 @@ class FakeAmiServer:
                    "DialString": f"{exten}@{trunk}"})
         await say({"Event": "DialEnd", **call, **snapshot(agent), **snapshot(peer, "Dest"),
                    "DialStatus": "ANSWER"})
-        bridge = {"BridgeUniqueid": f"bridge-{agent['Uniqueid']}", "BridgeType": "basic",
-                  "BridgeTechnology": "simple_bridge", "BridgeNumChannels": "2"}
-        for leg in (agent, peer):
-            await say({"Event": "BridgeEnter", **call, **bridge, **snapshot(leg)})
+        for members, leg in enumerate((agent, peer), start=1):
+            await say({"Event": "BridgeEnter", **call,
+                       **bridge_state(f"bridge-{agent['Uniqueid']}", members), **snapshot(leg)})
         if hangup:
             for leg in (peer, agent):
                 await self._hangup(leg, "16")
