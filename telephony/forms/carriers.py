@@ -18,9 +18,6 @@ CODECS = ("ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "speex
 # SIP user parts: no '@', ':' or spaces (they would break the URI), no ';' or '^' (realtime
 # values are split on ';' and '^XX' is decoded, FACTS.md).
 _SIP_USER = re.compile(r"^[A-Za-z0-9._~!$&'()*+=,%-]*$")
-# Column widths the values land in: ps_endpoints.from_user/from_domain varchar(40),
-# ps_auths.username varchar(40), password varchar(80), ps_endpoint_id_ips.match varchar(80).
-WIDTHS = {"from_user": 40, "from_domain": 40, "username": 40, "password": 80, "host": 80}
 
 
 class CarrierForm(forms.ModelForm):
@@ -58,21 +55,9 @@ class CarrierForm(forms.ModelForm):
             raise forms.ValidationError(f"The carrier {clash.first().name} already uses this slug.")
         return slug
 
-    def _width(self, name: str) -> str:
-        value = self.cleaned_data.get(name) or ""
-        if len(value) > WIDTHS[name]:
-            raise forms.ValidationError(
-                f"At most {WIDTHS[name]} characters (Asterisk's column is that wide).")
-        return value
-
-    def clean_host(self) -> str:
-        return self._width("host")
-
-    def clean_from_domain(self) -> str:
-        return self._width("from_domain")
-
+    # Widths are the model's, which are the realtime columns' (telephony/models/carriers.py).
     def _sip_user(self, name: str) -> str:
-        value = self._width(name)
+        value = self.cleaned_data.get(name) or ""
         if not _SIP_USER.match(value):
             raise forms.ValidationError(
                 "Use letters, digits and . _ - + only: no spaces, '@', ':', ';' or '^'.")
@@ -88,7 +73,6 @@ class CarrierForm(forms.ModelForm):
         password = self.cleaned_data.get("password") or ""
         if not password and self.instance.pk:
             return self.instance.password
-        password = self._width("password")
         if ";" in password or "^" in password:
             raise forms.ValidationError(
                 "A password cannot contain ';' or '^': Asterisk's realtime driver would cut or "

@@ -23,18 +23,21 @@ class Carrier(models.Model):
                             help_text="Lowercase letters, digits and '-'; used in Asterisk ids.")
     server = models.ForeignKey("telephony.AsteriskServer", on_delete=models.PROTECT,
                                related_name="carriers")
-    host = models.CharField(max_length=255, validators=[hostname_validator])
+    # Widths are those of the realtime columns the values are copied to (ps_endpoint_id_ips.match
+    # 80, ps_auths.username 40 / password 80, ps_endpoints.from_user / from_domain 40): a longer
+    # value would fail there, or be cut, after this row was accepted.
+    host = models.CharField(max_length=80, validators=[hostname_validator])
     port = models.PositiveIntegerField(default=5060,
                                        validators=[MinValueValidator(1), MaxValueValidator(65535)])
     transport = models.CharField(max_length=40, default="transport-udp",
                                  validators=[context_name_validator])
     auth_mode = models.CharField(max_length=12, choices=AuthMode.choices,
                                  default=AuthMode.CREDENTIALS)
-    username = models.CharField(max_length=80, blank=True, validators=[credential_validator])
-    password = models.CharField(max_length=128, blank=True, validators=[credential_validator])
+    username = models.CharField(max_length=40, blank=True, validators=[credential_validator])
+    password = models.CharField(max_length=80, blank=True, validators=[credential_validator])
     register = models.BooleanField(default=False)
-    from_user = models.CharField(max_length=80, blank=True, validators=[credential_validator])
-    from_domain = models.CharField(max_length=255, blank=True, validators=[hostname_validator])
+    from_user = models.CharField(max_length=40, blank=True, validators=[credential_validator])
+    from_domain = models.CharField(max_length=40, blank=True, validators=[hostname_validator])
     codecs = models.CharField(max_length=200, default="ulaw,alaw")
     dial_prefix = models.CharField(max_length=10, blank=True,
                                    validators=[caller_id_number_validator])

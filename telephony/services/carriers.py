@@ -25,9 +25,13 @@ def _set(carrier: Carrier, values: dict) -> None:
         # IP-only trunks neither authenticate nor register: keep no credentials around.
         carrier.username = carrier.password = ""
         carrier.register = False
+    # Callers other than the form (scripts, the shell, a future API) get the same checks: a
+    # value that fits the carrier row but not its realtime column is refused here, by name.
+    carrier.full_clean()
 
 
 def carrier_create(**values) -> Carrier:
+    """Raises ValidationError (nothing written) for a value the form would refuse."""
     carrier = Carrier()
     _set(carrier, values)
     carrier.save()  # writes the realtime rows in the same transaction

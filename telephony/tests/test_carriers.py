@@ -256,7 +256,10 @@ def test_unchecking_active_in_the_form_removes_the_rows(admin_client, acme, serv
     ({"username": ""}, "username", "Required when"),
     ({"auth_mode": "ip", "register": True}, "register", "needs a username and password"),
     ({"codecs": "ulaw,mp3"}, "codecs", "Unknown codec(s): mp3"),
-    ({"from_domain": "a" * 30 + ".example.com"}, "from_domain", "At most 40"),
+    ({"from_domain": "a" * 30 + ".example.com"}, "from_domain", "at most 40 characters"),
+    ({"host": "h" * 70 + ".example.com"}, "host", "at most 80 characters"),
+    ({"username": "u" * 41}, "username", "at most 40 characters"),
+    ({"password": "p" * 81}, "password", "at most 80 characters"),
     ({"dial_prefix": "9;"}, "dial_prefix", "digits"),
     ({"slug": "acme;x"}, "slug", "letters"),
     ({"transport": "transport udp"}, "transport", "no spaces"),
@@ -356,3 +359,20 @@ def test_admins_may_use_every_page(admin_client, acme):
 def test_the_tables_helper_covers_the_five_carrier_tables():
     assert TABLES == {"ps_endpoints": PsEndpoint, "ps_aors": PsAor, "ps_auths": PsAuth,
                       "ps_registrations": PsRegistration, "ps_endpoint_id_ips": PsEndpointIdIp}
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"host": "h" * 81}, "host"),
+    ({"username": "u" * 41}, "username"),
+    ({"from_user": "f" * 41}, "from_user"),
+    ({"host": "sip.acme.example\r\nX"}, "host"),
+])
+def test_the_service_refuses_what_the_form_would_and_writes_nothing(server, overrides, field):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        carrier_create(**acme_values(server, **overrides))
+
+    assert field in caught.value.message_dict
+    assert Carrier.objects.count() == 0
+    assert nothing_stored()
