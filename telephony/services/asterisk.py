@@ -161,12 +161,13 @@ class AsteriskService:
             return DiagnosticCheck(name, "fail", f"`odbc show` failed: {exc.message}",
                                    self._permission_fix(exc, "command")
                                    or "Load res_odbc (`module load res_odbc.so`). " + fix)
-        connections = _odbc_connections(output, dsn)
+        connections, last_failure = _odbc_state(output, dsn)
         if connections is None:
             return DiagnosticCheck(name, "fail", f"`odbc show` does not list '{dsn}'.", fix)
         if connections == 0:
+            failed = f" Its last failed attempt was at {last_failure}." if last_failure else ""
             return DiagnosticCheck(name, "fail", f"'{dsn}' has no active connection: Asterisk "
-                                                 "cannot log in to the database.", fix)
+                                                 f"cannot log in to the database.{failed}", fix)
         return DiagnosticCheck(name, "ok", f"'{dsn}' is connected ({connections} active "
                                            f"connection{'s' if connections != 1 else ''}).")
 
@@ -250,18 +251,23 @@ _MODULE_LINE = re.compile(r"^(?P<module>\S+)\s.*?\s(?P<uses>-?\d+)\s+"
                           r"(?P<status>Not Running|Running)\s+\S+\s*$")
 _ODBC_NAME = re.compile(r"^\s*Name:\s*(\S+)\s*$")
 _ODBC_ACTIVE = re.compile(r"Number of active connections:\s*(\d+)")
+# res_odbc.c prints it only after a connection attempt failed.
+_ODBC_LAST_FAIL = re.compile(r"Last fail connection attempt:\s*(.+?)\s*$")
 
 
-def _odbc_connections(output: str, dsn: str) -> int | None:
-    """Active connections of the res_odbc class `dsn` in `odbc show` output; None if absent."""
-    current, seen = None, False
+def _odbc_state(output: str, dsn: str) -> tuple[int | None, str]:
+    """(active connections, time of the last failed attempt or "") of the res_odbc class
+    `dsn` in `odbc show` output; connections is None if the class is not listed."""
+    current, seen, last_failure = None, False, ""
     for line in output.splitlines():
         if match := _ODBC_NAME.match(line):
             current = match.group(1)
             seen = seen or current == dsn
+        elif current == dsn and (match := _ODBC_LAST_FAIL.search(line)):
+            last_failure = match.group(1)
         elif current == dsn and (match := _ODBC_ACTIVE.search(line)):
-            return int(match.group(1))
-    return 0 if seen else None
+            return int(match.group(1)), last_failure
+    return (0 if seen else None), last_failure
 
 
 def _uptime(startup_time: object) -> timedelta | None:

@@ -202,6 +202,26 @@ def test_diagnose_reports_a_dsn_that_is_not_connected(server, fake_ami, agent_ph
     assert "res_odbc.conf" in check.fix
 
 
+def test_diagnose_reports_when_asterisk_last_failed_to_connect(server, fake_ami, agent_phone):
+    # res_odbc.c's format, with the line it prints only after a failed attempt.
+    fake_ami.commands["odbc show"] = (
+        "\nODBC DSN Settings\n-----------------\n\n"
+        "  Name:   other\n  DSN:    other\n    Number of active connections: 1 (out of 1)\n"
+        "    Cache Type: stack (last release, first re-use)\n"
+        "    Cache Usage: 1 cached out of 1\n    Logging: Disabled\n\n"
+        "  Name:   asterisk\n  DSN:    asterisk\n"
+        "    Last fail connection attempt: 2026-11-26 22:41:07\n"
+        "    Number of active connections: 0 (out of 1)\n"
+        "    Cache Type: stack (last release, first re-use)\n"
+        "    Cache Usage: 0 cached out of 1\n    Logging: Disabled\n")
+
+    check = AsteriskService(server).diagnose()[1]
+
+    assert check.status == "fail"
+    assert check.detail == ("'asterisk' has no active connection: Asterisk cannot log in to the "
+                            "database. Its last failed attempt was at 2026-11-26 22:41:07.")
+
+
 def test_diagnose_reports_a_dsn_asterisk_does_not_have(server, fake_ami, agent_phone):
     server.odbc_dsn = "autodialer"
     server.save()
