@@ -146,6 +146,22 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 
+# Login throttling (users/login_throttle.py). With LOGIN_MAX_FAILURES failed logins for one
+# username from one address in the last LOGIN_LOCKOUT_MINUTES, that pair is refused until enough
+# of them are older than that; LOGIN_MAX_FAILURES_PER_IP does the same for an address across all
+# usernames.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 50)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For. At 0 the header is
+# ignored: any client can send it, so trusting it without a proxy lets every guess claim a new
+# address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+for _name, _least in [("LOGIN_MAX_FAILURES", 1), ("LOGIN_MAX_FAILURES_PER_IP", 1),
+                      ("LOGIN_LOCKOUT_MINUTES", 1), ("TRUSTED_PROXY_COUNT", 0)]:
+    if globals()[_name] < _least:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} must be at least {_least}.")
+
 # Asterisk connections: every AMI/ARI call is bounded by this many seconds.
 ASTERISK_TIMEOUT = float(env_int("ASTERISK_TIMEOUT", 5))
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import Group
 
 from users.models import User
@@ -54,3 +55,19 @@ class UserForm(forms.ModelForm):
             user.is_staff = self.cleaned_data["role"] == "Admin" or user.is_superuser
             user.save(update_fields=["is_staff"])
         return user
+
+
+class LoginForm(AuthenticationForm):
+    """The login form; while the view says the attempt is refused, no password is checked."""
+
+    def __init__(self, *args, wait_minutes: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wait_minutes = wait_minutes
+
+    def clean(self):
+        if self.wait_minutes:
+            unit = "minute" if self.wait_minutes == 1 else "minutes"
+            raise forms.ValidationError(
+                "Too many failed logins. Try again in %(minutes)d %(unit)s.",
+                code="locked_out", params={"minutes": self.wait_minutes, "unit": unit})
+        return super().clean()

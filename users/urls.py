@@ -12,5 +12,6 @@ urlpatterns = [
     path("", views.user_list, name="list"),
     path("add/", views.user_create, name="create"),
     path("<int:pk>/edit/", views.user_edit, name="edit"),
+    path("<int:pk>/unlock/", views.user_unlock, name="unlock"),
     path("<int:pk>/deactivate/", views.user_deactivate, name="deactivate"),
 ]

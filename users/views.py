@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
@@ -7,14 +8,52 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
-from users.forms import UserForm
+from users.forms import LoginForm, UserForm
+from users.login_throttle import (
+    client_ip,
+    login_attempt_failed,
+    login_attempt_start,
+    login_attempt_succeeded,
+    login_failures_clear,
+    login_failures_of,
+)
 from users.models import User
 from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
 
 
 class LoginView(auth_views.LoginView):
+    """Django's login, throttled per username and address (users/login_throttle.py)."""
+
     template_name = "users/login.html"
     redirect_authenticated_user = True
+    form_class = LoginForm
+    attempt = None
+
+    def post(self, request, *args, **kwargs):
+        # With a field left empty the form checks no password, so there is no guess to count.
+        if request.POST.get("username", "").strip() and request.POST.get("password"):
+            self.attempt = login_attempt_start(username=request.POST["username"],
+                                               ip=client_ip(request))
+        return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self.attempt:
+            kwargs["wait_minutes"] = self.attempt.wait_minutes
+        return kwargs
+
+    def form_valid(self, form):
+        if self.attempt:
+            login_attempt_succeeded(self.attempt)
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if self.attempt and self.attempt.refused:
+            response.status_code = 429
+        elif self.attempt:
+            login_attempt_failed(self.attempt)
+        return response
 
 
 @method_decorator(role_required(ADMIN, SUPERVISOR, AGENT), name="dispatch")
@@ -67,7 +106,18 @@ def user_edit(request, pk):
             messages.success(request, f"User {user.username} saved.")
             return redirect("users:list")
     return render(request, "users/user_form.html",
-                  {"form": form, "title": f"Edit user {user.username}", "edited": user})
+                  {"form": form, "title": f"Edit user {user.username}", "edited": user,
+                   "login_failures": login_failures_of(user.username),
+                   "login_lockout_minutes": settings.LOGIN_LOCKOUT_MINUTES})
+
+
+@admin_required
+@require_POST
+def user_unlock(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    if login_failures_clear(username=user.username):
+        messages.success(request, f"Failed logins of {user.username} cleared.")
+    return redirect("users:edit", pk=user.pk)
 
 
 @admin_required

@@ -78,3 +78,18 @@ def test_an_unreachable_test_database_fails_the_run_instead_of_skipping():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 3
     assert "is unreachable" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name,value", [
+    ("LOGIN_MAX_FAILURES", "0"), ("LOGIN_LOCKOUT_MINUTES", "-5"), ("TRUSTED_PROXY_COUNT", "-1"),
+    ("LOGIN_MAX_FAILURES_PER_IP", "fifty"),
+])
+def test_startup_fails_on_a_login_throttle_that_would_not_throttle(name, value):
+    result = _check({"DEBUG": "true", name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_startup_accepts_a_trusted_proxy():
+    result = _check({"DEBUG": "true", "TRUSTED_PROXY_COUNT": "1"})
+    assert result.returncode == 0, result.stderr
