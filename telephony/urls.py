@@ -6,6 +6,7 @@ from telephony.views import (
     campaigns,
     carriers,
     dialplan,
+    live,
     my_phone,
     phones,
     server_checks,
@@ -22,5 +23,6 @@ urlpatterns += dialplan.urlpatterns
 urlpatterns += carriers.urlpatterns
 urlpatterns += agent.urlpatterns
 urlpatterns += calls.urlpatterns
+urlpatterns += live.urlpatterns
 urlpatterns += campaigns.urlpatterns
 urlpatterns += server_checks.urlpatterns

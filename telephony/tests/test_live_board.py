@@ -1,0 +1,183 @@
+"""The supervisors' live board: each agent's state from the rows Asterisk and the listener
+write (ps_contacts, Call), today's numbers in the local time zone, a constant query count,
+and who may see it."""
+
+from __future__ import annotations
+
+import time
+import zoneinfo
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from telephony.models import Call, Phone, PsContact
+from telephony.services.live_board import AgentState, live_board
+from telephony.tests.call_fixtures import *  # noqa: F403
+from telephony.tests.call_fixtures import make_call
+
+pytestmark = pytest.mark.django_db
+
+
+def register(extension: str, user_agent: str = "MicroSIP/3.21.3") -> None:
+    """The ps_contacts row Asterisk writes when the softphone registers."""
+    PsContact.objects.create(
+        id=f"{extension};@9f8e7d6c5b4a", endpoint=extension, uri=f"sip:{extension}@192.0.2.10",
+        user_agent=user_agent, via_addr="192.0.2.10", via_port=5060,
+        expiration_time=int(time.time()) + 3600)
+
+
+def rows_by_name(board) -> dict:
+    return {row.user.username: row for row in board.rows}
+
+
+# --- what each agent's row says ---
+def test_each_agent_state_comes_from_their_phone_registration_and_live_call(
+        server, agent, other_agent, agent_phone, other_phone, django_user_model):
+    idle = django_user_model.objects.create_user("dave", password="pw-dave-123")
+    idle.groups.add(Group.objects.get(name="Agent"))
+    Phone.objects.create(extension="1003", name="Dave's desk", server=server, user=idle)
+    register("1001")
+    register("1003")
+    answered = make_call(agent_phone, status=Call.Status.ANSWERED,
+                         answered_at=timezone.now() - timedelta(seconds=75))
+    make_call(other_phone, status=Call.Status.RINGING)  # Carol's phone is not registered...
+
+    rows = rows_by_name(live_board())
+
+    assert rows["bob"].state == AgentState.ON_CALL and rows["bob"].call == answered
+    assert 75 <= rows["bob"].call_seconds(timezone.now()) <= 77
+    assert rows["carol"].state == AgentState.DIALING  # ...but a live call says more
+    assert rows["dave"].state == AgentState.AVAILABLE
+    assert rows["dave"].registration.user_agent == "MicroSIP/3.21.3"
+
+
+def test_an_agent_without_a_phone_and_one_whose_phone_is_offline(agent, other_agent,
+                                                                other_phone):
+    rows = rows_by_name(live_board())
+
+    assert rows["bob"].state == AgentState.NO_PHONE
+    assert rows["carol"].state == AgentState.OFFLINE
+
+
+def test_only_active_agents_are_on_the_board(agent, supervisor, admin_user, django_user_model):
+    gone = django_user_model.objects.create_user("eve", password="pw-eve-123", is_active=False)
+    gone.groups.add(Group.objects.get(name="Agent"))
+
+    assert [row.user.username for row in live_board().rows] == ["bob"]
+
+
+def test_a_queued_call_nothing_reported_on_does_not_show_the_agent_dialling(agent_phone):
+    stale = make_call(agent_phone)
+    Call.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    row = rows_by_name(live_board())["bob"]
+
+    assert row.call is None and row.state == AgentState.OFFLINE
+    stale.refresh_from_db()
+    assert stale.status == Call.Status.FAILED
+
+
+def test_todays_numbers_start_at_local_midnight(settings, agent_phone):
+    settings.TIME_ZONE = "America/New_York"
+    zone = zoneinfo.ZoneInfo("America/New_York")
+    now = datetime(2026, 11, 26, 9, 30, tzinfo=zone)
+    with timezone.override(zone):
+        ended = [
+            # 23:50 the day before, New York time: 04:50 UTC today, yet yesterday's call.
+            (datetime(2026, 11, 25, 23, 50, tzinfo=zone), Call.Status.COMPLETED, 600),
+            (datetime(2026, 11, 26, 0, 10, tzinfo=zone), Call.Status.COMPLETED, 95),
+            (datetime(2026, 11, 26, 8, 0, tzinfo=zone), Call.Status.COMPLETED, 30),
+            (datetime(2026, 11, 26, 9, 0, tzinfo=zone), Call.Status.NO_ANSWER, 0),
+        ]
+        for created, status, duration in ended:
+            call = make_call(agent_phone, status=status, duration=duration,
+                             ended_at=created + timedelta(seconds=duration + 20),
+                             answered_at=created + timedelta(seconds=20) if duration else None)
+            Call.objects.filter(pk=call.pk).update(created_at=created)
+
+        row = rows_by_name(live_board(now=now))["bob"]
+
+    assert (row.calls_today, row.answered_today, row.talk_seconds_today) == (3, 2, 125)
+
+
+# --- the page ---
+def test_a_supervisor_sees_the_board(supervisor_client, agent_phone, other_phone):
+    register("1001")
+    make_call(agent_phone, status=Call.Status.ANSWERED, number="+15551234567",
+              answered_at=timezone.now() - timedelta(seconds=125))
+
+    response = supervisor_client.get(reverse("telephony:live_board"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-agent="bob" data-state="on_call"' in html
+    assert 'data-agent="carol" data-state="offline"' in html
+    assert "+15551234567" in html
+    assert "2:05" in html  # talk time of Bob's live call
+    assert 'data-url="/telephony/live/board/"' in html
+
+
+def test_the_fragment_is_the_board_alone_and_never_cached(admin_client, agent_phone):
+    response = admin_client.get(reverse("telephony:live_board_fragment"))
+
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"]
+    html = response.content.decode()
+    assert 'id="board-agents"' in html and "<html" not in html
+
+
+def test_values_are_escaped(supervisor_client, agent, server):
+    agent.first_name = "<script>alert(1)</script>"
+    agent.save()
+
+    html = supervisor_client.get(reverse("telephony:live_board")).content.decode()
+
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_agents_and_anonymous_visitors_cannot_see_the_board(client, agent_client, agent_phone):
+    for name in ("telephony:live_board", "telephony:live_board_fragment"):
+        assert agent_client.get(reverse(name)).status_code == 403
+        anonymous = client.get(reverse(name))
+        assert anonymous.status_code == 302 and "/users/login/" in anonymous["Location"]
+
+
+def test_the_board_costs_the_same_queries_for_3_or_30_agents(supervisor_client, server,
+                                                             django_user_model):
+    agent_group = Group.objects.get(name="Agent")
+
+    def add_agents(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            user = django_user_model.objects.create_user(f"agent{n:03d}", password="x")
+            user.groups.add(agent_group)
+            phone = Phone.objects.create(extension=str(2000 + n), name=f"Desk {n}",
+                                         server=server, user=user)
+            register(phone.extension)
+            make_call(phone, status=Call.Status.ANSWERED if n % 2 else Call.Status.COMPLETED,
+                      answered_at=timezone.now(), duration=None if n % 2 else 40,
+                      ended_at=None if n % 2 else timezone.now())
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert supervisor_client.get(reverse("telephony:live_board_fragment")).status_code \
+                == 200
+        return len(captured)
+
+    add_agents(0, 3)
+    few = queries()
+    add_agents(3, 27)
+    assert queries() == few
+
+
+def test_the_menu_links_the_board_for_supervisors_only(supervisor_client, agent_client,
+                                                       agent_phone):
+    board = f'href="{reverse("telephony:live_board")}"'
+
+    assert board in supervisor_client.get(reverse("telephony:call_list")).content.decode()
+    assert board not in agent_client.get(reverse("telephony:call_list")).content.decode()

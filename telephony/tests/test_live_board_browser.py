@@ -1,0 +1,37 @@
+"""The live board in headless Chromium: it follows the database without a reload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from conftest import browser_login
+from telephony.models import AsteriskServer, Call, Phone
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_board_follows_an_agents_call_without_a_reload(page, supervisor, agent):
+    server = AsteriskServer.objects.create(
+        name="pbx1", host="pbx.example.com", ami_host="127.0.0.1", ami_username="admin",
+        ami_password="amipass", ari_host="127.0.0.1", ari_username="ari", ari_password="x")
+    phone = Phone.objects.create(extension="1001", name="Bob's desk", server=server, user=agent)
+
+    browser_login(page, "sam", "pw-sam-123")
+    page.get_by_role("button", name="Telephony").click()
+    page.get_by_role("link", name="Live agents").click()
+    bob = page.locator('tr[data-agent="bob"]')
+    expect(bob).to_have_attribute("data-state", "offline")
+    expect(bob).to_contain_text("Phone offline")
+
+    # What the event listener writes when Bob's customer answers.
+    Call.objects.create(user=agent, phone=phone, server=server, number="+15551234567",
+                        status=Call.Status.ANSWERED,
+                        answered_at=timezone.now() - timedelta(seconds=3))
+
+    expect(bob).to_have_attribute("data-state", "on_call", timeout=8000)
+    expect(bob).to_contain_text("+15551234567")
+    expect(page.locator('[data-total="on_call"]')).to_have_text("1")
