@@ -76,6 +76,10 @@ class Board:
         return sum(row.registration.registered for row in self.rows)
 
     @property
+    def with_phone(self) -> int:
+        return sum(row.extension is not None for row in self.rows)
+
+    @property
     def calls_today(self) -> int:
         return sum(row.calls_today for row in self.rows)
 

@@ -106,8 +106,11 @@ def test_todays_numbers_start_at_local_midnight(settings, agent_phone):
 
 
 # --- the page ---
-def test_a_supervisor_sees_the_board(supervisor_client, agent_phone, other_phone):
+def test_a_supervisor_sees_the_board(supervisor_client, agent_phone, other_phone,
+                                     django_user_model):
     register("1001")
+    no_phone = django_user_model.objects.create_user("dave", password="pw-dave-123")
+    no_phone.groups.add(Group.objects.get(name="Agent"))
     make_call(agent_phone, status=Call.Status.ANSWERED, number="+15551234567",
               answered_at=timezone.now() - timedelta(seconds=125))
 
@@ -120,6 +123,8 @@ def test_a_supervisor_sees_the_board(supervisor_client, agent_phone, other_phone
     assert "+15551234567" in html
     assert "2:05" in html  # talk time of Bob's live call
     assert 'data-url="/telephony/live/board/"' in html
+    # Registered out of the agents who have a phone: Bob's of Bob's and Carol's, not Dave.
+    assert '<div class="fs-4" data-total="registered">1 / 2</div>' in html
 
 
 def test_the_fragment_is_the_board_alone_and_never_cached(admin_client, agent_phone):
