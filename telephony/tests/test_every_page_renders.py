@@ -1,0 +1,105 @@
+"""Every page renders for every role allowed to see it, with real objects, including the
+awkward ones a live system accumulates: a call whose phone, server and campaign were deleted,
+an extension nobody is assigned to, a server never tested, an IP-only carrier.
+
+Walks the same URL configuration as test_every_view_states_its_role.py, so a page added later
+is crawled too. A GET never answers 5xx: POST-only routes say 405, pages 200 (or a redirect).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from telephony.models import AsteriskServer, Call, Campaign, Phone
+from telephony.services.carriers import carrier_create
+from telephony.services.dialplan import context_create, extension_create
+from telephony.tests.test_every_view_states_its_role import ROUTES, _roles
+from users.roles import ADMIN, AGENT, SUPERVISOR
+
+pytestmark = pytest.mark.django_db
+
+# Which object a route's <pk> names, by the route's name.
+PK_OWNERS = {
+    "telephony:campaign_": "campaign", "telephony:carrier_": "carrier",
+    "telephony:dialplan_context_": "context", "telephony:dialplan_rule_create": "context",
+    "telephony:dialplan_rule_": "rule", "telephony:phone_": "phone",
+    "telephony:server_": "server", "users:": "user",
+}
+
+
+def _owner(name: str) -> str:
+    return max((prefix for prefix in PK_OWNERS if name.startswith(prefix)), key=len)
+
+
+@pytest.fixture
+def world(agent, other_agent, django_user_model):
+    server = AsteriskServer.objects.create(
+        name="pbx1", host="pbx.example.com", ami_host="127.0.0.1", ami_username="admin",
+        ami_password="amipass", ari_host="127.0.0.1", ari_username="ari", ari_password="x")
+    phone = Phone.objects.create(extension="1001", name="Bob's desk", server=server, user=agent)
+    Phone.objects.create(extension="1009", name="Spare desk", server=server)  # nobody's
+    campaign = Campaign.objects.create(name="Renewals", caller_id_number="+15551230000")
+    carrier = carrier_create(
+        name="Acme", slug="acme", server=server, host="sip.acme.example", port=5060,
+        transport="transport-udp", auth_mode="ip", username="", password="", register=False,
+        from_user="", from_domain="", codecs="ulaw", dial_prefix="", strip_digits=0,
+        caller_id_number="", max_channels=0, is_active=True, order=0)
+    context = context_create(name="agents")
+    rule = extension_create(context=context, pattern="_1XXX", application="Dial",
+                            arguments="PJSIP/${EXTEN},30")
+    now = timezone.now()
+    calls = [
+        Call.objects.create(user=agent, phone=phone, server=server, campaign=campaign,
+                            number="+15551234567", status=Call.Status.COMPLETED,
+                            answered_at=now - timedelta(minutes=3),
+                            ended_at=now - timedelta(minutes=1), duration=120, hangup_cause=16,
+                            hangup_cause_text="Normal Clearing", transferred_to="1002"),
+        # Everything it pointed at was deleted since (SET_NULL).
+        Call.objects.create(user=agent, number="+15557654321", status=Call.Status.FAILED,
+                            error_message="Your phone could not be called"),
+        Call.objects.create(user=agent, phone=phone, server=server, number="+15550000000",
+                            status=Call.Status.ANSWERED, answered_at=now),
+    ]
+    return {"server": server, "phone": phone, "campaign": campaign, "carrier": carrier,
+            "context": context, "rule": rule, "user": other_agent, "calls": calls}
+
+
+def _urls(name, pattern, world) -> list[str]:
+    converters = pattern.pattern.converters
+    if "call_id" in converters:
+        return [reverse(name, kwargs={"call_id": call.pk}) for call in world["calls"]]
+    kwargs = {}
+    if "pk" in converters:
+        kwargs["pk"] = world[PK_OWNERS[_owner(name)]].pk
+    if "direction" in converters:
+        kwargs["direction"] = "down"
+    return [reverse(name, kwargs=kwargs)]
+
+
+PERSONAS = {ADMIN: "admin_user", SUPERVISOR: "supervisor", AGENT: "agent"}
+
+
+@pytest.mark.parametrize("role", [ADMIN, SUPERVISOR, AGENT])
+def test_every_page_a_role_may_see_renders(role, world, request):
+    client = Client()
+    client.force_login(request.getfixturevalue(PERSONAS[role]))
+    seen = 0
+    for name, pattern in ROUTES:
+        roles = _roles(pattern)
+        if not roles or (role != ADMIN and role not in roles):
+            continue
+        for url in _urls(name, pattern, world):
+            response = client.get(url)
+            assert response.status_code < 500, f"{role} GET {url}: {response.status_code}"
+            assert response.status_code in (200, 302, 403, 404, 405), (url, response.status_code)
+            # 404 only from the call-status API, which answers about the user's own calls (the
+            # calls here are the agent's).
+            if response.status_code in (403, 404):
+                assert role != AGENT and url.endswith("/status/"), (url, response.status_code)
+            seen += 1
+    assert seen >= {ADMIN: 50, SUPERVISOR: 8, AGENT: 10}[role]
