@@ -58,12 +58,37 @@ class LoginView(auth_views.LoginView):
 
 @method_decorator(role_required(ADMIN, SUPERVISOR, AGENT), name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
+    """Throttled like the login page: an open session left on a shared desk must not become a
+    way to guess the account's password through the "old password" field."""
+
     template_name = "users/password_change.html"
     success_url = reverse_lazy("home")
+    attempt = None
+
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("old_password"):
+            self.attempt = login_attempt_start(username=request.user.get_username(),
+                                               ip=client_ip(request))
+            if self.attempt.refused:  # refused before the old password is checked
+                messages.error(request, f"Too many wrong passwords. Try again in "
+                                        f"{self.attempt.wait_minutes} minute"
+                                        f"{'s' if self.attempt.wait_minutes != 1 else ''}.")
+                form = self.get_form_class()(user=request.user)
+                return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
+        if self.attempt:
+            login_attempt_succeeded(self.attempt)
         messages.success(self.request, "Your password was changed.")
         return super().form_valid(form)
+
+    def form_invalid(self, form):
+        if self.attempt and "old_password" in form.errors:
+            login_attempt_failed(self.attempt)
+        elif self.attempt:  # the old password was right; only the new one was refused
+            login_attempt_succeeded(self.attempt)
+        return super().form_invalid(form)
 
 
 @admin_required
