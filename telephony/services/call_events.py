@@ -54,6 +54,12 @@ _DIAL_STATUSES = {
     "CONGESTION": Status.FAILED,
     "CHANUNAVAIL": Status.FAILED,
 }
+# Dialplan applications that answer the call themselves: a number routed to one of them (a test
+# line, voicemail, a conference) is connected without any far-end leg ever answering, as in
+# transcripts/ami_originate_pjsip_1001.txt (Answer, Playback, Wait, Hangup). Not Playback: a
+# beep played to the agent before Dial() is common and answers nothing.
+_ANSWERING_APPS = frozenset({"answer", "echo", "voicemail", "voicemailmain", "confbridge",
+                             "meetme"})
 _BUSY_CAUSES = {17, 21}  # user busy, call rejected
 _NO_ANSWER_CAUSES = {18, 19, 20}  # no user responding, no answer, subscriber absent
 _CLEARING_CAUSES = {0, 16}  # unknown, normal clearing: someone hung up
@@ -103,14 +109,27 @@ def call_finish(call: Call, status: str, *, at: datetime | None = None,
     return changed
 
 
+def event_wanted(event: dict[str, Any]) -> bool:
+    """Could this event change a call? Decided from the event alone, without the database:
+    the listener skips the rest (most events, and most Newexten/VarSet, which come for every
+    dialplan step and variable of every channel)."""
+    name = event.get("Event", "")
+    if name not in _HANDLERS:
+        return False
+    if name == "Newexten":
+        return _text(event, "Application").lower() in _ANSWERING_APPS
+    if name == "VarSet":
+        return _text(event, "Variable") == CALL_ID_VARIABLE
+    return True
+
+
 def handle_event(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     """Apply one AMI event to the call it is about; return that call, or None if the event
     is not about one of ours (most are not)."""
-    handler = _HANDLERS.get(event.get("Event", ""))
-    if handler is None:
+    if not event_wanted(event):
         return None
     with transaction.atomic():
-        return handler(server, event)
+        return _HANDLERS[event["Event"]](server, event)
 
 
 # --- finding the call ---
@@ -176,8 +195,7 @@ def _originate_response(server: AsteriskServer, event: dict[str, Any]) -> Call |
 
 
 def _var_set(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
-    if _text(event, "Variable") != CALL_ID_VARIABLE:
-        return None
+    # Only our call-id variable gets here (event_wanted).
     call = _by_id(server, _text(event, "Value"))
     if call is None:
         return None
@@ -206,6 +224,14 @@ def _new_state(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     if state in ("4", "5") and leg == "peer":
         return _save(call, call_advance(call, Status.RINGING))
     return call
+
+
+def _new_exten(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    # Only answering applications get here (event_wanted).
+    call, leg = _by_leg(server, event)
+    if call is None or leg != "agent" or not call.is_live:
+        return call
+    return _save(call, call_advance(call, Status.ANSWERED))
 
 
 def _dial_begin(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
@@ -294,10 +320,10 @@ _HANDLERS: dict[str, Callable[[AsteriskServer, dict[str, Any]], Call | None]] = 
     "VarSet": _var_set,
     "Newchannel": _new_channel,
     "Newstate": _new_state,
+    "Newexten": _new_exten,
     "DialBegin": _dial_begin,
     "DialEnd": _dial_end,
     "BridgeEnter": _bridge_enter,
     "BlindTransfer": _blind_transfer,
     "Hangup": _hangup,
 }
-HANDLED_EVENTS = frozenset(_HANDLERS)

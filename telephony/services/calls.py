@@ -355,8 +355,12 @@ def call_transfer(*, user: Any, call_id: object = None, target: object) -> Call:
     of the same server or a phone number). The agent's leg then ends."""
     _screen(target, code="invalid_target", what="transfer target")
     call = _live_call(user, call_id)
-    if call.status != Call.Status.ANSWERED or not call.channel or call.phone is None:
-        raise CallRejected("call_not_answered", "Only an answered call can be transferred.", 409)
+    if (call.status != Call.Status.ANSWERED or not call.channel or not call.peer_channel
+            or call.phone is None):
+        # Without a far end (a number the dialplan answers itself) Asterisk would refuse
+        # BlindTransfer with "Transfer invalid": nobody is bridged to the agent.
+        raise CallRejected("call_not_answered", "Only a call answered by another party can be "
+                                                "transferred.", 409)
     exten = dial_target_resolve(target, phone=call.phone, code="invalid_target",
                                 what="transfer target")
     try:

@@ -490,6 +490,20 @@ def test_only_an_answered_call_can_be_transferred(agent_client, agent_phone, oth
     assert fake_ami.connection_count == 0
 
 
+def test_a_call_the_dialplan_answered_itself_cannot_be_transferred(agent_client, agent_phone,
+                                                                   other_phone, fake_ami):
+    # Connected to an Answer()/VoiceMail() step: no far end is bridged to the agent.
+    call = make_call(agent_phone, status=Call.Status.ANSWERED, channel="PJSIP/1001-00000001",
+                     answered_at=timezone.now())
+
+    status = agent_client.get(reverse("telephony:call_status", args=[call.id])).json()["call"]
+    response = post_json(agent_client, "call_transfer", {"target": "1002"})
+
+    assert status["can_transfer"] is False
+    assert response.status_code == 409 and response.json()["code"] == "call_not_answered"
+    assert fake_ami.actions_named("BlindTransfer") == []
+
+
 def test_a_transfer_asterisk_refuses_is_502_and_the_call_stays_live(agent_client, agent_phone,
                                                                     other_phone, fake_ami):
     call = answered_call(fake_ami, agent_phone)

@@ -18,10 +18,10 @@ from django.db import connections
 from telephony.asterisk.ami import listen_events
 from telephony.management.commands.asterisk_events import listen
 from telephony.models import AsteriskServer, Call
-from telephony.services.call_events import CALL_ID_VARIABLE, handle_event
+from telephony.services.call_events import CALL_ID_VARIABLE, event_wanted, handle_event
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import make_call, post_json
-from telephony.tests.fakes import wait_until
+from telephony.tests.fakes import transcripts, wait_until
 from telephony.tests.fakes.ami import FakeAmiServer
 
 pytestmark = pytest.mark.django_db
@@ -308,3 +308,49 @@ def test_only_the_second_leg_entering_the_bridge_means_answered(fake_ami, agent_
     handle_event(agent_phone.server, bridge[1])
     call.refresh_from_db()
     assert call.status == Status.ANSWERED and call.answered_at is not None
+
+
+# --- the real transcripts of Asterisk 22.10.1, replayed ---
+def replay(server, name: str, action_id: str, call: Call) -> Call:
+    for event in transcripts.events(name, action_id=action_id, call_id=str(call.id)):
+        handle_event(server, event)
+        handle_event(server, event)  # twice: a reconnecting listener may see one again
+    call.refresh_from_db()
+    return call
+
+
+def test_a_number_the_dialplan_answers_itself_is_answered_then_completed(agent_phone):
+    # PJSIP/1001 picks up, then the realtime dialplan runs Answer, Playback, Wait(20), Hangup:
+    # no far-end leg ever answers, yet the call was connected for 23 s.
+    call = replay(agent_phone.server, "ami_originate_pjsip_1001.txt", "orig-pjsip-1001",
+                  make_call(agent_phone, number="5551234"))
+
+    assert call.status == Status.COMPLETED
+    assert call.answered_at is not None
+    assert (call.channel, call.uniqueid) == ("PJSIP/1001-00000001", "1795718447.9")
+    assert call.hangup_cause == 16
+
+
+def test_a_phone_that_is_not_there_fails_with_the_reason(agent_phone):
+    call = replay(agent_phone.server, "ami_originate_fail.txt", "orig-fail-async",
+                  make_call(agent_phone))
+
+    assert call.status == Status.FAILED
+    assert call.error_message == "Your phone could not be called (is it registered?)"
+
+
+def test_a_registered_phone_that_does_not_answer_is_no_answer(agent_phone):
+    call = replay(agent_phone.server, "ami_originate_fail.txt", "orig-unreachable-contact",
+                  make_call(agent_phone))
+
+    assert call.status == Status.NO_ANSWER
+    assert call.answered_at is None and call.duration == 0
+
+
+def test_the_listener_skips_dialplan_steps_that_answer_nothing():
+    steps = [{"Event": "Newexten", "Application": app} for app in
+             ("NoOp", "Set", "Playback", "Dial", "Wait", "Answer", "VoiceMail")]
+    assert [event_wanted(step) for step in steps] == [False] * 5 + [True] * 2
+    assert not event_wanted({"Event": "VarSet", "Variable": "RTPAUDIOQOS"})
+    assert event_wanted({"Event": "VarSet", "Variable": CALL_ID_VARIABLE})
+    assert not event_wanted({"Event": "RTCPSent"})

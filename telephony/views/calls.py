@@ -114,7 +114,9 @@ def call_json(call: Call) -> dict[str, Any]:
         "error": call.error_message,
         "campaign": call.campaign.name if call.campaign_id else None,
         "can_hangup": call.is_live,
-        "can_transfer": call.status == Call.Status.ANSWERED and bool(call.channel),
+        # Answered by the dialplan itself (no far end in a bridge): nothing to transfer.
+        "can_transfer": (call.status == Call.Status.ANSWERED and bool(call.channel)
+                         and bool(call.peer_channel)),
     }
 
 

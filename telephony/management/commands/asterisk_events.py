@@ -26,7 +26,7 @@ from django.db import close_old_connections
 from telephony.asterisk.ami import listen_events
 from telephony.models import AsteriskServer
 from telephony.services.asterisk import ami_config_for
-from telephony.services.call_events import HANDLED_EVENTS, handle_event
+from telephony.services.call_events import event_wanted, handle_event
 from telephony.services.calls import calls_expire_stale
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = Non
     apply = sync_to_async(apply_event, thread_sensitive=True)
 
     async def on_event(server: AsteriskServer, event: dict[str, Any]) -> None:
-        if event.get("Event") in HANDLED_EVENTS:  # most events are not about calls: no DB
+        if event_wanted(event):  # most events are not about calls: no DB, no thread hop
             await apply(server, event)
 
     running: dict[int, tuple[tuple, asyncio.Event, asyncio.Task]] = {}
