@@ -6,13 +6,14 @@ asserts the real behaviour on those and the refusal on SQLite: the suite runs on
 
 import io
 import os
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from telephony.asterisk import confgen
-from telephony.asterisk.realtime_schema import REALTIME_FAMILIES
+from telephony.asterisk.realtime_schema import REALTIME_FAMILIES, TABLES
 from telephony.models import AsteriskServer, Phone, PsAuth, PsEndpoint
 from telephony.tests.asterisk_conf import as_dict, parse
 
@@ -187,6 +188,155 @@ def test_check_fails_naming_a_dropped_column(transactional_db):
     assert "All checks passed" in run("--check")
 
 
+def _check_output() -> str:
+    """--check's report, which must fail."""
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="check"):
+        call_command("setup_asterisk_realtime", "--check", stdout=out)
+    return out.getvalue()
+
+
+def _pg_indexes(table: str) -> dict[str, str]:
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return dict(cursor.fetchall())
+
+
+def _swap_field(model, name: str, replacement):
+    """Give a column another type, as a DBA (or a careless migration) might; returns an undo.
+
+    The undo leaves the table as the migration made it, indexes included: altering a varchar
+    primary key back on PostgreSQL does not bring back its varchar_pattern_ops index by itself.
+    """
+    table = model._meta.db_table
+    original = model._meta.get_field(name)
+    replacement.set_attributes_from_name(name)
+    replacement.model = model
+    indexes = _pg_indexes(table)
+    with connection.schema_editor() as editor:
+        editor.alter_field(model, original, replacement)
+
+    def undo():
+        with connection.schema_editor() as editor:
+            editor.alter_field(model, replacement, original)
+        with connection.cursor() as cursor:
+            for index, ddl in indexes.items():
+                if index not in _pg_indexes(table):
+                    cursor.execute(ddl)
+        assert _pg_indexes(table) == indexes
+    return undo
+
+
+def _apply_printed_fix(out: str, column: str) -> None:
+    """Run the SQL statements the failing check prints to fix this column."""
+    line = next(line for line in out.splitlines() if "ALTER TABLE" in line and column in line)
+    sql = line[line.index("ALTER TABLE"):line.rindex(";")]
+    with connection.cursor() as cursor:
+        for statement in sql.split("; "):
+            cursor.execute(statement)
+
+
+def test_check_fails_naming_an_integer_id_and_prints_the_fix(transactional_db):
+    from django.db import models
+
+    from telephony.models import PsDomainAlias
+
+    if not REALTIME:
+        with pytest.raises(CommandError, match="Asterisk cannot use it"):
+            run("--check")
+        return
+    assert "[PASS] the id of all 7 PJSIP tables is a varchar" in run("--check")
+    # What FACTS.md warns about: a Django auto id (identity on PostgreSQL, AUTO_INCREMENT on MySQL).
+    undo = _swap_field(PsDomainAlias, "id", models.AutoField(primary_key=True))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO ps_domain_aliases (domain) VALUES ('example.com')")
+        out = _check_output()
+        assert re.search(r"\[FAIL\] ps_domain_aliases\.id is (integer|int(\(11\))?), not a "
+                         r"varchar: Asterisk names each object by its id", out), out
+        assert out.count("[FAIL]") == 1 and "--sync-existing" in out
+
+        _apply_printed_fix(out, "ps_domain_aliases")
+        assert "All checks passed" in run("--check")
+        assert list(PsDomainAlias.objects.values_list("id", "domain")) == [("1", "example.com")]
+    finally:
+        undo()
+    assert "All checks passed" in run("--check")
+
+
+def test_check_fails_naming_a_yes_no_column_made_boolean(transactional_db):
+    from django.db import models
+
+    from telephony.models import PsAor
+
+    if not REALTIME:
+        with pytest.raises(CommandError, match="Asterisk cannot use it"):
+            run("--check")
+        return
+    yes_no = sum(c.enum == "ast_bool_values" for columns in TABLES.values() for c in columns)
+    assert f"[PASS] all {yes_no} yes/no columns are strings, not booleans" in run("--check")
+    undo = _swap_field(PsAor, "remove_existing", models.BooleanField(null=True))
+    try:
+        out = _check_output()
+        shown = "boolean" if connection.vendor == "postgresql" else "tinyint(1)"
+        assert f"[FAIL] ps_aors.remove_existing is {shown}, not a yes/no string" in out, out
+        assert "ALTER TABLE" in out and "varchar(3)" in out
+        assert out.count("[FAIL]") == 1
+    finally:
+        undo()
+    assert "All checks passed" in run("--check")
+
+
+def test_the_yes_no_fix_the_check_prints_restores_the_column(transactional_db):
+    from django.db import models
+
+    from telephony.models import PsAor
+
+    if not REALTIME:
+        with pytest.raises(CommandError, match="Asterisk cannot use it"):
+            run("--check")
+        return
+    undo = _swap_field(PsAor, "remove_existing", models.BooleanField(null=True))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO ps_aors (id, max_contacts, remove_existing)"
+                           " VALUES ('1001', 1, TRUE), ('1002', 1, NULL)")
+        _apply_printed_fix(_check_output(), "remove_existing")
+        assert "All checks passed" in run("--check")
+        values = dict(PsAor.objects.values_list("id", "remove_existing"))
+        # MariaDB keeps the tinyint's '1', which Asterisk reads as yes as well.
+        assert values["1001"] in {"yes", "1"} and values["1002"] is None
+    finally:
+        undo()  # a no-op once the fix worked
+
+
+def test_check_fails_when_contacts_id_lacks_a_prefix_like_index(db):
+    if not REALTIME:
+        with pytest.raises(CommandError, match="Asterisk cannot use it"):
+            run("--check")
+        return
+    if connection.vendor != "postgresql":
+        # MariaDB serves a prefix LIKE from the primary key: nothing to check, nothing printed.
+        assert "prefix LIKE" not in run("--check")
+        return
+    assert "[PASS] ps_contacts.id has an index for Asterisk's prefix LIKE lookups" in run("--check")
+    # DDL is transactional on PostgreSQL: the test's rollback brings the index back.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'ps_contacts'"
+                       " AND indexdef LIKE '%%varchar_pattern_ops%%'")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    out = _check_output()
+    assert "[FAIL] ps_contacts.id has no index that serves a prefix LIKE" in out
+    assert "CREATE INDEX ps_contacts_id_like ON ps_contacts (id varchar_pattern_ops);" in out
+
+    with connection.cursor() as cursor:  # a C-collation index serves it too
+        cursor.execute('CREATE INDEX ps_contacts_id_c ON ps_contacts (id COLLATE "C")')
+    assert "(ps_contacts_id_c)" in run("--check")
+
+
 def test_check_fails_on_an_incomplete_sample_phone(phone):
     if not REALTIME:
         with pytest.raises(CommandError):
@@ -199,6 +349,37 @@ def test_check_fails_on_an_incomplete_sample_phone(phone):
     assert "[FAIL] extension 1001 rows are incomplete: ps_auths row missing" in out.getvalue()
     run("--sync-existing")  # rewrites the missing row
     assert PsAuth.objects.filter(id="1001", auth_type="userpass").exists()
+
+
+@pytest.mark.parametrize("remove_existing", [None, "no"])
+def test_check_fails_when_the_sample_aor_keeps_old_registrations(phone, remove_existing):
+    from telephony.models import PsAor
+
+    if not REALTIME:
+        with pytest.raises(CommandError):
+            run("--check")
+        return
+    PsAor.objects.filter(id="1001").update(remove_existing=remove_existing)
+    out = _check_output()
+    assert ("[FAIL] extension 1001 rows are incomplete: ps_aors.remove_existing must be yes"
+            in out)
+    assert "--sync-existing" in out
+    run("--sync-existing")
+    assert PsAor.objects.values_list("remove_existing", "max_contacts").get(id="1001") == (
+        "yes", 1)
+
+
+@pytest.mark.parametrize("password", ["se;cret-s3cret-s3cret", "se^3Bcret-s3cret-s3cret"])
+def test_check_fails_when_the_sample_password_has_a_character_odbc_mangles(phone, password):
+    if not REALTIME:
+        with pytest.raises(CommandError):
+            run("--check")
+        return
+    assert "[PASS] extension 1001 has complete" in run("--check")
+    PsAuth.objects.filter(id="1001").update(password=password)
+    out = _check_output()
+    assert ("[FAIL] extension 1001 rows are incomplete: ps_auths.password contains ';' or '^'"
+            in out)
 
 
 def test_config_files_parse_on_every_database_engine():
