@@ -86,6 +86,20 @@ def format_callerid(name: str, number: str) -> str | None:
     return f'"{name}" <{number}>'
 
 
+CALLERID_WIDTH = 40  # ps_endpoints.callerid varchar(40)
+
+
+def callerid_problem(name: str, number: str) -> str | None:
+    """Why the name and number do not fit the callerid column together, or None."""
+    callerid = format_callerid(name, number) or ""
+    if len(callerid) <= CALLERID_WIDTH:
+        return None
+    room = CALLERID_WIDTH - len(callerid) + len(name)
+    return (f"With the number, the caller ID {callerid} is {len(callerid)} characters; "
+            f"Asterisk's column holds {CALLERID_WIDTH}. Shorten the name to {max(room, 0)} "
+            f"characters.")
+
+
 def aor_row(phone: Phone) -> dict:
     return {
         "id": phone.extension,
@@ -134,13 +148,23 @@ def rows_for_phone(phone: Phone) -> dict[str, dict]:
     """
     rows = {"ps_aors": aor_row(phone), "ps_auths": auth_row(phone),
             "ps_endpoints": endpoint_row(phone)}
+    models_by_table = {PsAor._meta.db_table: PsAor, PsAuth._meta.db_table: PsAuth,
+                       PsEndpoint._meta.db_table: PsEndpoint}
     for table, row in rows.items():
+        fields = {field.column: field for field in models_by_table[table]._meta.fields}
         for column, value in row.items():
-            if isinstance(value, str) and any(ch in value for ch in FORBIDDEN_IN_VALUES):
+            if not isinstance(value, str):
+                continue
+            if any(ch in value for ch in FORBIDDEN_IN_VALUES):
                 raise ValueError(
                     f"{table}.{column} of extension {phone.extension} contains ';', '^' or a "
                     "line break, which Asterisk's ODBC layer cannot store."
                 )
+            width = fields[column].max_length
+            if width and len(value) > width:
+                # PostgreSQL and strict MariaDB would refuse it with a bare DataError.
+                raise ValueError(f"{table}.{column} of extension {phone.extension} is "
+                                 f"{len(value)} characters; the column holds {width}.")
     return rows
 
 

@@ -103,11 +103,13 @@ class Phone(models.Model):
             return super().delete(*args, **kwargs)
 
     def clean(self) -> None:
-        from telephony.asterisk.realtime import secret_problem
+        from telephony.asterisk.realtime import callerid_problem, secret_problem
 
         super().clean()
         if self.secret and (problem := secret_problem(self.secret)):
             raise ValidationError({"secret": problem})
+        if problem := callerid_problem(self.caller_id_name, self.caller_id_number):
+            raise ValidationError({"caller_id_name": problem})
 
     @property
     def codec_list(self) -> list[str]:

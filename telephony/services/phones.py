@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from telephony.asterisk.realtime import phones_sync_bulk, secret_generate
+from telephony.asterisk.realtime import callerid_problem, phones_sync_bulk, secret_generate
 from telephony.csvcells import defuse, restore
 from telephony.models import AsteriskServer, Phone, PsEndpoint
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
@@ -353,6 +353,9 @@ def _csv_apply(header: list[str], valid: list[tuple[int, dict]],
         for name in ("caller_id_name", "caller_id_number"):
             if name in header:
                 setattr(phone, name, data[name])
+        if problem := callerid_problem(phone.caller_id_name, phone.caller_id_number):
+            errors.append((line, f"caller_id_name: {problem}"))
+            continue
         if data["active"] is not None:
             phone.is_active = data["active"]
         elif creating:

@@ -284,3 +284,15 @@ def test_one_agent_twice_in_a_file_is_refused(server, agent):
     assert exc.value.errors == [(3, "user: bob is also given an active phone on line 2; a user "
                                     "has at most one.")]
     assert not Phone.objects.exists()
+
+
+def test_a_csv_caller_id_too_long_for_asterisks_column_is_refused(server):
+    before = realtime_snapshot()
+    with pytest.raises(CsvImportError) as exc:
+        phone_csv_import(data=b"extension,name,server,caller_id_name,caller_id_number\n"
+                              b"1001,A,pbx1,Bob,+15550001\n"
+                              b"1002,B,pbx1,Customer Service Department,+14155550123\n")
+    assert exc.value.errors[0][0] == 3
+    assert exc.value.errors[0][1].startswith("caller_id_name: With the number, the caller ID")
+    assert not Phone.objects.exists()
+    assert realtime_snapshot() == before

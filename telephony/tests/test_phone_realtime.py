@@ -318,3 +318,17 @@ def test_a_bulk_queryset_delete_removes_the_realtime_rows_too(db):
     for model in (PsEndpoint, PsAuth, PsAor):
         assert set(model.objects.values_list("id", flat=True)) == remaining
     assert not PsContact.objects.exists()
+
+
+def test_a_value_too_wide_for_its_column_is_refused_before_any_row_is_written(server):
+    # The forms refuse it first; a script saving the model directly gets a clear error and
+    # no half-written extension, on every database (SQLite would store it silently).
+    phone = Phone(extension="1001", name="Bob", server=server, context="agents",
+                  caller_id_name="Customer Service Department", caller_id_number="+14155550123")
+
+    with pytest.raises(ValueError, match="ps_endpoints.callerid of extension 1001 is 44 "
+                                         "characters; the column holds 40"):
+        phone.save()
+
+    assert not Phone.objects.exists()
+    assert not PsEndpoint.objects.filter(id="1001").exists()

@@ -368,3 +368,21 @@ def test_the_only_active_server_is_preselected_on_the_create_forms(admin_client)
     make_server("pbx2")
     html = admin_client.get(reverse("telephony:phone_create")).content.decode()
     assert "selected>pbx" not in html
+
+
+def test_a_caller_id_too_long_for_asterisks_column_is_refused(admin_client, server, phone):
+    # 27 + 12 characters, each within its own field, make a 44-character callerid: the column
+    # holds 40, and PostgreSQL / strict MariaDB would refuse the row with a bare DataError.
+    before = snapshot()
+    response = admin_client.post(reverse("telephony:phone_create"), form_data(
+        server, caller_id_name="Customer Service Department", caller_id_number="+14155550123"))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["caller_id_name"] == [
+        'With the number, the caller ID "Customer Service Department" <+14155550123> is 44 '
+        "characters; Asterisk's column holds 40. Shorten the name to 23 characters."]
+    assert snapshot() == before
+    ok = admin_client.post(reverse("telephony:phone_create"), form_data(
+        server, caller_id_name="Customer Service Depart", caller_id_number="+14155550123"))
+    assert ok.status_code == 302
+    assert PsEndpoint.objects.get(id="2001").callerid == '"Customer Service Depart" <+14155550123>'
