@@ -107,16 +107,32 @@ def render_extconfig(spec: ConfigSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Objects pjsip.conf cannot define: contacts are written on REGISTER (an AOR's static
+# `contact =` lives on the AOR), so a `config,pjsip.conf` line for them keeps nothing.
+_NOT_IN_PJSIP_CONF = {"contact"}
+
+
 def render_sorcery(spec: ConfigSpec) -> str:
     sections: dict[str, list[str]] = {}
     for family in REALTIME_FAMILIES:
         if family.sorcery_module:
-            sections.setdefault(family.sorcery_module, []).append(
-                f"{family.sorcery_object} = realtime,{family.family}"
-            )
+            kind = family.sorcery_object
+            lines = sections.setdefault(family.sorcery_module, [])
+            if kind not in _NOT_IN_PJSIP_CONF:
+                # A mapping replaces Asterisk's default (pjsip.conf) instead of adding to it.
+                lines.append(f";{kind} = config,pjsip.conf,criteria=type={kind}")
+            lines.append(f"{kind} = realtime,{family.family}")
     out = [_header(spec).rstrip("\n"),
            "; Maps PJSIP objects to the realtime families of extconfig.conf (both files are",
-           "; generated from one list: a family missing from extconfig.conf stops res_pjsip)."]
+           "; generated from one list: a family missing from extconfig.conf stops res_pjsip).",
+           ";",
+           "; These mappings REPLACE Asterisk's default, pjsip.conf: with them, the endpoints,",
+           "; auths, AORs, identifies, registrations and domain aliases defined in pjsip.conf",
+           "; (an existing trunk, say) are ignored. Transports stay in pjsip.conf either way.",
+           "; To keep such objects, uncomment the line",
+           ";   <type> = config,pjsip.conf,criteria=type=<type>",
+           "; above each mapping (again after re-generating this file): Asterisk then looks in",
+           "; pjsip.conf first, then in the database (a name in both comes from pjsip.conf)."]
     for module, mappings in sections.items():
         out += ["", f"[{module}]", *mappings]
     return "\n".join(out) + "\n"

@@ -408,6 +408,43 @@ def test_config_files_parse_on_every_database_engine():
         assert as_dict(odbc["asterisk"])["Port"] == ("5432" if vendor == "postgresql" else "3306")
 
 
+def _spec(**kwargs) -> confgen.ConfigSpec:
+    return confgen.ConfigSpec(
+        db=confgen.DatabaseFacts(vendor="postgresql", host="db", port="", name="ad", user="u"),
+        command="test", **kwargs)
+
+
+def test_sorcery_conf_says_how_to_keep_the_objects_of_pjsip_conf():
+    """A realtime mapping hides pjsip.conf's objects; the file shows the line that keeps them."""
+    text = confgen.render_sorcery(_spec())
+    assert "REPLACE Asterisk's default, pjsip.conf" in text
+    assert "(an existing trunk, say) are ignored" in text
+    lines = text.splitlines()
+    for family in REALTIME_FAMILIES:
+        kind = family.sorcery_object
+        if kind is None:
+            continue
+        before = lines[lines.index(f"{kind} = realtime,{family.family}") - 1]
+        if kind == "contact":  # pjsip.conf defines no contacts
+            assert "config,pjsip.conf" not in before
+        else:
+            assert before == f";{kind} = config,pjsip.conf,criteria=type={kind}"
+
+    # Uncommented, each pjsip.conf line comes before the realtime one, in the same section.
+    kept = "\n".join(re.sub(r"^;(?=\w+ = config,pjsip\.conf,)", "", line) for line in lines)
+    sections, _ = parse(kept)
+    assert sections["res_pjsip"][:2] == [
+        ("endpoint", "config,pjsip.conf,criteria=type=endpoint"),
+        ("endpoint", "realtime,ps_endpoints")]
+    assert sections["res_pjsip_outbound_registration"] == [
+        ("registration", "config,pjsip.conf,criteria=type=registration"),
+        ("registration", "realtime,ps_registrations")]
+    # ...and as generated, the mapping is realtime only, like Asterisk's own example.
+    sections, _ = parse(text)
+    assert as_dict(sections["res_pjsip_endpoint_identifier_ip"]) == {
+        "identify": "realtime,ps_endpoint_id_ips"}
+
+
 def test_sync_existing_rewrites_rows_lists_orphans_and_prune_deletes_them(phone):
     from telephony.models import PsContact
 
