@@ -75,6 +75,9 @@ class ConfigSpec:
     include_password: bool = False
     # Dialplan contexts whose rows live in extensions_table (always includes "agents").
     contexts: tuple[str, ...] = ("agents",)
+    # The context every carrier endpoint names (CARRIER_INBOUND_CONTEXT): inbound calls start
+    # there, so extensions.conf must define it even before the Dialplan page has rules for it.
+    inbound_context: str | None = None
     # Transports phones or carriers name that are not the generated transport-udp.
     other_transports: tuple[str, ...] = field(default_factory=tuple)
     sample_extension: str | None = None
@@ -235,7 +238,14 @@ def render_extensions(spec: ConfigSpec) -> str:
         "; 'extensions' family (extconfig.conf), i.e. the extensions_table rows the Dialplan\n"
         "; pages write. `dialplan show <context>` lists only the switch, never the rows.\n"
     )
-    for context in spec.contexts:
+    contexts = set(spec.contexts)
+    if spec.inbound_context:
+        contexts.add(spec.inbound_context)
+    for context in sorted(contexts):
+        if context == spec.inbound_context:
+            out += (f"\n; Calls from carriers (SIP trunks) start here: create the context "
+                    f"'{context}'\n; and its rules on the Dialplan page (until then, inbound "
+                    f"calls match nothing).")
         out += f"\n[{context}]\nswitch => Realtime/{context}@extensions\n"
     return out
 
@@ -255,7 +265,7 @@ Next steps on the Asterisk host (see docs/asterisk-realtime.md for the full guid
 3. Asterisk files:
      cp res_odbc.conf extconfig.conf sorcery.conf pjsip_realtime.conf /etc/asterisk/
      echo '#include pjsip_realtime.conf' >> /etc/asterisk/pjsip.conf
-     # merge modules.conf (preload lines) and extensions.conf (the [agents] switch) by hand
+     # merge modules.conf (preload lines) and extensions.conf (the switches) by hand
    Fill in the password in res_odbc.conf and odbc.ini if it shows {PASSWORD_PLACEHOLDER}.
 4. Restart and check:
      systemctl restart asterisk

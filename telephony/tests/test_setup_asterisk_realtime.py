@@ -445,6 +445,41 @@ def test_sorcery_conf_says_how_to_keep_the_objects_of_pjsip_conf():
         "identify": "realtime,ps_endpoint_id_ips"}
 
 
+def test_extensions_conf_defines_the_context_inbound_carrier_calls_start_in():
+    sections, _ = parse(confgen.render_extensions(_spec(inbound_context="from-trunk")))
+    assert sections == {"agents": [("switch", "Realtime/agents@extensions")],
+                        "from-trunk": [("switch", "Realtime/from-trunk@extensions")]}
+    # Also a Dialplan context of that name: still one section (the parser refuses a repeat).
+    sections, _ = parse(confgen.render_extensions(
+        _spec(contexts=("agents", "from-trunk"), inbound_context="from-trunk")))
+    assert list(sections) == ["agents", "from-trunk"]
+
+
+def test_create_config_gives_carrier_endpoints_a_context_that_exists(tmp_path, server,
+                                                                     settings):
+    from telephony.models import Carrier
+
+    if not REALTIME:
+        with pytest.raises(CommandError):
+            run("--create-config", "--output-dir", str(tmp_path))
+        return
+    # Even with no carrier yet, so adding the first one needs no change on the Asterisk host.
+    run("--create-config", "--output-dir", str(tmp_path / "none"))
+    sections, _ = parse((tmp_path / "none" / "extensions.conf").read_text())
+    assert sections["from-trunk"] == [("switch", "Realtime/from-trunk@extensions")]
+    assert "create the context 'from-trunk'" in (tmp_path / "none" / "extensions.conf").read_text()
+
+    settings.CARRIER_INBOUND_CONTEXT = "inbound"
+    Carrier.objects.create(name="Acme", slug="acme", server=server, host="sip.acme.example",
+                           auth_mode=Carrier.AuthMode.IP)
+    run("--create-config", "--output-dir", str(tmp_path / "one"))
+    sections, _ = parse((tmp_path / "one" / "extensions.conf").read_text())
+    context = PsEndpoint.objects.get(id="trunk-acme").context
+    assert context == "inbound"
+    assert sections[context] == [("switch", "Realtime/inbound@extensions")]
+    assert "from-trunk" not in sections
+
+
 def test_sync_existing_rewrites_rows_lists_orphans_and_prune_deletes_them(phone):
     from telephony.models import PsContact
 

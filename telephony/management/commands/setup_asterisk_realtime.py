@@ -124,6 +124,7 @@ def _db_user_name(name: str | None) -> str | None:
 
 
 def build_spec(opts) -> confgen.ConfigSpec:
+    from telephony.asterisk.realtime_carriers import inbound_context
     from telephony.models import AsteriskServer, Carrier, DialplanContext, Phone
 
     db = settings.DATABASES["default"]
@@ -170,6 +171,9 @@ def build_spec(opts) -> confgen.ConfigSpec:
         include_password=bool(opts.get("include_password")),
         asterisk_user=_db_user_name(opts.get("asterisk_db_user")),
         contexts=tuple(sorted(contexts)),
+        # Always, not only once a carrier exists: the first carrier added in the web UI then
+        # needs no change on the Asterisk host, and an empty context costs nothing.
+        inbound_context=inbound_context(),
         other_transports=tuple(sorted(transports)),
         sample_extension=phones.order_by("extension").values_list("extension", flat=True).first(),
     )
