@@ -148,24 +148,28 @@ def rows_for_phone(phone: Phone) -> dict[str, dict]:
     """
     rows = {"ps_aors": aor_row(phone), "ps_auths": auth_row(phone),
             "ps_endpoints": endpoint_row(phone)}
-    models_by_table = {PsAor._meta.db_table: PsAor, PsAuth._meta.db_table: PsAuth,
-                       PsEndpoint._meta.db_table: PsEndpoint}
-    for table, row in rows.items():
-        fields = {field.column: field for field in models_by_table[table]._meta.fields}
-        for column, value in row.items():
-            if not isinstance(value, str):
-                continue
-            if any(ch in value for ch in FORBIDDEN_IN_VALUES):
-                raise ValueError(
-                    f"{table}.{column} of extension {phone.extension} contains ';', '^' or a "
-                    "line break, which Asterisk's ODBC layer cannot store."
-                )
-            width = fields[column].max_length
-            if width and len(value) > width:
-                # PostgreSQL and strict MariaDB would refuse it with a bare DataError.
-                raise ValueError(f"{table}.{column} of extension {phone.extension} is "
-                                 f"{len(value)} characters; the column holds {width}.")
+    for model in (PsAor, PsAuth, PsEndpoint):
+        realtime_row_check(model, rows[model._meta.db_table], f"extension {phone.extension}")
     return rows
+
+
+def realtime_row_check(model: type[models.Model], row: dict, owner: str) -> None:
+    """Raise ValueError for a value Asterisk's ODBC layer would split or decode (';', '^', a
+    line break) or that is wider than its column (PostgreSQL and strict MariaDB would refuse
+    it with a bare DataError, SQLite would keep it). The forms refuse these first; this is the
+    last line for every other path (shell, scripts, services called directly)."""
+    table = model._meta.db_table
+    fields = {field.column: field for field in model._meta.fields}
+    for column, value in row.items():
+        if not isinstance(value, str):
+            continue
+        if any(ch in value for ch in FORBIDDEN_IN_VALUES):
+            raise ValueError(f"{table}.{column} of {owner} contains ';', '^' or a line break, "
+                             "which Asterisk's ODBC layer cannot store.")
+        width = fields[column].max_length
+        if width and len(value) > width:
+            raise ValueError(f"{table}.{column} of {owner} is {len(value)} characters; the "
+                             f"column holds {width}.")
 
 
 def phone_sync(phone: Phone, *, previous_extension: str | None = None) -> None:

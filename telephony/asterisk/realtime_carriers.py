@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 
+from telephony.asterisk.realtime import realtime_row_check
 from telephony.models.carriers import Carrier
 from telephony.models.realtime import (
     PsAor,
@@ -174,6 +175,7 @@ def carrier_sync(carrier: Carrier) -> int:
         written = 0
         for table, table_rows in carrier_realtime_rows(carrier).items():
             for row in table_rows:
+                realtime_row_check(TABLES[table], row, f"carrier {carrier.name}")
                 TABLES[table].objects.create(**row)
                 written += 1
         return written

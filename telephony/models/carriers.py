@@ -6,6 +6,7 @@ from telephony.validators import (
     context_name_validator,
     credential_validator,
     hostname_validator,
+    odbc_value_validator,
 )
 
 
@@ -33,12 +34,16 @@ class Carrier(models.Model):
                                  validators=[context_name_validator])
     auth_mode = models.CharField(max_length=12, choices=AuthMode.choices,
                                  default=AuthMode.CREDENTIALS)
-    username = models.CharField(max_length=40, blank=True, validators=[credential_validator])
-    password = models.CharField(max_length=80, blank=True, validators=[credential_validator])
+    username = models.CharField(max_length=40, blank=True,
+                                validators=[credential_validator, odbc_value_validator])
+    password = models.CharField(max_length=80, blank=True,
+                                validators=[credential_validator, odbc_value_validator])
     register = models.BooleanField(default=False)
-    from_user = models.CharField(max_length=40, blank=True, validators=[credential_validator])
+    from_user = models.CharField(max_length=40, blank=True,
+                                 validators=[credential_validator, odbc_value_validator])
     from_domain = models.CharField(max_length=40, blank=True, validators=[hostname_validator])
-    codecs = models.CharField(max_length=200, default="ulaw,alaw")
+    codecs = models.CharField(max_length=200, default="ulaw,alaw",
+                              validators=[odbc_value_validator])
     dial_prefix = models.CharField(max_length=10, blank=True,
                                    validators=[caller_id_number_validator])
     strip_digits = models.PositiveSmallIntegerField(default=0,
@@ -66,6 +71,8 @@ class Carrier(models.Model):
             carrier_unsync,
         )
 
+        self.slug = (self.slug or "").lower()  # also for paths that skip full_clean
+
         with transaction.atomic():
             previous_slug = None
             if self.pk:
@@ -82,3 +89,9 @@ class Carrier(models.Model):
         with transaction.atomic():
             carrier_unsync(self)
             return super().delete(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        # Before the unique check: 'ACME' and 'acme' are one Asterisk id (trunk-acme), and
+        # MariaDB matches ids case-insensitively (FACTS.md).
+        self.slug = (self.slug or "").lower()

@@ -366,6 +366,11 @@ def test_the_tables_helper_covers_the_five_carrier_tables():
     ({"username": "u" * 41}, "username"),
     ({"from_user": "f" * 41}, "from_user"),
     ({"host": "sip.acme.example\r\nX"}, "host"),
+    # res_config_odbc splits on ';' and decodes '^XX' (FACTS.md): stored whole, read back cut.
+    ({"password": "se;cret^41xyz"}, "password"),
+    ({"username": "acme;user"}, "username"),
+    ({"from_user": "x;y"}, "from_user"),
+    ({"codecs": "ulaw;alaw"}, "codecs"),
 ])
 def test_the_service_refuses_what_the_form_would_and_writes_nothing(server, overrides, field):
     from django.core.exceptions import ValidationError
@@ -375,4 +380,30 @@ def test_the_service_refuses_what_the_form_would_and_writes_nothing(server, over
 
     assert field in caught.value.message_dict
     assert Carrier.objects.count() == 0
+    assert nothing_stored()
+
+
+
+def test_slugs_differing_only_in_case_are_one_asterisk_id_and_refused(server):
+    from django.core.exceptions import ValidationError
+
+    first = carrier_create(**acme_values(server, slug="acme"))
+    with pytest.raises(ValidationError) as caught:
+        carrier_create(**acme_values(server, name="Acme again", slug="ACME"))
+
+    assert "slug" in caught.value.message_dict
+    assert list(Carrier.objects.values_list("slug", flat=True)) == ["acme"]
+    # The first trunk's rows are intact: the second never got to delete them.
+    assert carrier_object_ids(first) == ["trunk-acme"]
+    assert PsEndpoint.objects.filter(id="trunk-acme").count() == 1
+    assert PsAuth.objects.get(id="trunk-acme").username == "acmeuser"
+
+
+def test_a_script_saving_the_model_directly_cannot_write_what_asterisk_would_cut(server):
+    carrier = Carrier(**acme_values(server, password="se;cret"))
+
+    with pytest.raises(ValueError, match="ps_auths.password of carrier Acme Telecom contains"):
+        carrier.save()
+
+    assert not Carrier.objects.exists()
     assert nothing_stored()
