@@ -469,8 +469,10 @@ def test_the_fake_plays_a_whole_call_for_the_listener(ami, client):
 
     calls = [e["Event"] for e in listener.events if e["Event"] != "FullyBooted"]
     assert calls == ["Newchannel", "VarSet", "DialBegin", "Newstate", "Newstate", "DialEnd",
-                     "OriginateResponse", "Newchannel", "DialBegin", "DialEnd", "BridgeEnter",
-                     "BridgeEnter", "Hangup", "Hangup"]
+                     "OriginateResponse", "Newchannel", "DialBegin", "Newstate", "Newstate",
+                     "DialEnd", "BridgeEnter", "BridgeEnter", "Hangup", "Hangup"]
+    # The dialled leg starts Down, rings, then answers, like the phone leg before it.
+    assert [e["ChannelState"] for e in listener.named("Newstate")] == ["5", "6", "5", "6"]
     assert listener.named("VarSet")[0]["Value"] == "call-c"
     bridges = {e["BridgeUniqueid"] for e in listener.named("BridgeEnter")}
     assert len(bridges) == 1

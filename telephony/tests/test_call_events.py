@@ -15,7 +15,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from telephony.asterisk.ami import listen_events
+from telephony.asterisk.ami import AmiClient, listen_events
 from telephony.management.commands.asterisk_events import listen
 from telephony.models import AsteriskServer, Call
 from telephony.services.call_events import CALL_ID_VARIABLE, event_wanted, handle_event
@@ -166,12 +166,18 @@ def test_a_late_ringing_does_not_undo_an_answer(fake_ami, agent_phone):
     assert call.status == Status.ANSWERED
 
 
+def before_answer(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events up to the far end answering: without its Up state, DialEnd and the bridge."""
+    return [e for e in events if e["Event"] not in ("DialEnd", "BridgeEnter")
+            and not (e["Event"] == "Newstate" and e["ChannelState"] == "6"
+                     and e["Channel"].startswith("PJSIP/carrier"))]
+
+
 def test_a_busy_number_ends_the_call_as_busy(fake_ami, agent_phone):
     call = make_call(agent_phone)
     events = play(fake_ami, call, hangup=False)
     # The phone answered and the number was dialled: the carrier says busy instead.
-    before_bridge = [e for e in events if e["Event"] not in ("DialEnd", "BridgeEnter")]
-    call = apply(agent_phone.server, before_bridge, call)
+    call = apply(agent_phone.server, before_answer(events), call)
     dial_begin = next(e for e in events if e["Event"] == "DialBegin" and "Uniqueid" in e)
     dial_end = {**dial_begin, "Event": "DialEnd", "DialStatus": "BUSY"}
 
@@ -184,9 +190,7 @@ def test_a_busy_number_ends_the_call_as_busy(fake_ami, agent_phone):
 def test_the_far_end_hanging_up_busy_before_answer_says_busy(fake_ami, agent_phone):
     call = make_call(agent_phone)
     events = play(fake_ami, call, hangup=False)
-    call = apply(agent_phone.server, [e for e in events if e["Event"] not in ("DialEnd",
-                                                                              "BridgeEnter")],
-                 call)
+    call = apply(agent_phone.server, before_answer(events), call)
     peer = next(e for e in events if e["Event"] == "Newchannel"
                 and e["Channel"].startswith("PJSIP/carrier"))
 
@@ -199,9 +203,7 @@ def test_the_far_end_hanging_up_busy_before_answer_says_busy(fake_ami, agent_pho
 def test_the_agent_hanging_up_before_an_answer_is_cancelled(fake_ami, agent_phone):
     call = make_call(agent_phone)
     events = play(fake_ami, call, hangup=False)
-    call = apply(agent_phone.server, [e for e in events if e["Event"] not in ("DialEnd",
-                                                                              "BridgeEnter")],
-                 call)
+    call = apply(agent_phone.server, before_answer(events), call)
     agent_leg = next(e for e in events if e["Event"] == "Newstate")
 
     call = apply(agent_phone.server, [{**agent_leg, "Event": "Hangup", "Cause": "16",
@@ -298,10 +300,10 @@ def test_only_the_second_leg_entering_the_bridge_means_answered(fake_ami, agent_
     bridge = [e for e in events if e["Event"] == "BridgeEnter"]
     assert [e["BridgeNumChannels"] for e in bridge] == ["1", "2"]
 
-    # Without DialEnd (which says ANSWER on its own), as when that event is missed.
-    for event in events[:events.index(bridge[1])]:
-        if event["Event"] != "DialEnd":
-            handle_event(agent_phone.server, event)
+    # Without DialEnd and the far end's Up state (each says answered on its own), as when
+    # those events are missed.
+    for event in [*before_answer(events[:events.index(bridge[1])]), bridge[0]]:
+        handle_event(agent_phone.server, event)
     call.refresh_from_db()
     assert call.status == Status.RINGING  # the agent alone in the bridge: not answered yet
 
@@ -354,3 +356,36 @@ def test_the_listener_skips_dialplan_steps_that_answer_nothing():
     assert not event_wanted({"Event": "VarSet", "Variable": "RTPAUDIOQOS"})
     assert event_wanted({"Event": "VarSet", "Variable": CALL_ID_VARIABLE})
     assert not event_wanted({"Event": "RTCPSent"})
+
+
+def test_the_far_end_going_up_alone_means_answered(fake_ami, agent_phone):
+    # DialEnd and the bridge missed: the far end's Newstate Up still says it answered.
+    call = make_call(agent_phone)
+    events = play(fake_ami, call, hangup=False)
+    peer_up = next(e for e in events if e["Event"] == "Newstate" and e["ChannelState"] == "6"
+                   and e["Channel"].startswith("PJSIP/carrier"))
+
+    call = apply(agent_phone.server, [*before_answer(events), peer_up], call)
+
+    assert call.status == Status.ANSWERED
+
+
+def test_hanging_up_the_agent_leg_ends_both_legs_and_completes_the_call(fake_ami,
+                                                                       agent_phone):
+    call = make_call(agent_phone)
+    call = apply(agent_phone.server, play(fake_ami, call, hangup=False), call)
+    assert call.status == Status.ANSWERED
+    agent_leg, peer_leg = list(fake_ami.channels)
+
+    events: list[dict[str, Any]] = []
+    with running(lambda stop: listen_events(fake_ami.config(timeout=1), events.append,
+                                            stop=stop)):
+        fake_ami.wait_for_listeners()
+        AmiClient(fake_ami.config(timeout=1)).hangup(channel=agent_leg)
+        # As in ami_hangup.txt: the named leg, then its partner, both cause 16.
+        wait_until(lambda: [e["Channel"] for e in events if e.get("Event") == "Hangup"]
+                   == [agent_leg, peer_leg])
+
+    call = apply(agent_phone.server, events, call)
+    assert (call.status, call.hangup_cause) == (Status.COMPLETED, 16)
+    assert fake_ami.channels == {}

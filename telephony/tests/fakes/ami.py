@@ -389,11 +389,12 @@ class FakeAmiServer:
                 "blindtransfer": "Channel specified does not exist"}[name]))
         elif name == "hangup":
             respond("Success", ("Message", "Channel Hungup"))
-            self._spawn(self._hangup(channel, action.get("Cause", "16")))
+            self._spawn(self._hangup_call(channel, action.get("Cause", "16")))
         elif name == "redirect":
             respond("Success", ("Message", "Redirect successful"))
         else:
             respond("Success", ("Message", "Transfer succeeded"))
+            self._spawn(self._blind_transfer(channel, action))
 
     def _hangup_matching(self, conn: _Conn, pattern: str, action: dict[str, Any],
                          respond: Any) -> None:
@@ -405,7 +406,7 @@ class FakeAmiServer:
         for channel in matched:
             conn.send([("Event", "ChannelHungup"),
                                          ("Channel", channel["Channel"]), *ids])
-            self._spawn(self._hangup(channel, action.get("Cause", "16")))
+            self._spawn(self._hangup_call(channel, action.get("Cause", "16")))
         conn.send([("Event", "ChannelsHungupListComplete"),
                                      ("EventList", "Complete"), ("ListItems", str(len(matched))),
                                      *ids])
@@ -433,6 +434,33 @@ class FakeAmiServer:
         await (say or self._emit)({
             "Event": "Hangup", "Privilege": "call,all", **snapshot(channel),
             "Cause": cause, "Cause-txt": CAUSES.get(cause, "Unknown")})
+
+    def _partners(self, channel: dict[str, str]) -> list[dict[str, str]]:
+        """The other legs of the call `channel` is in (one Linkedid ties them)."""
+        linked = channel.get("Linkedid") or channel["Uniqueid"]
+        return [other for other in list(self.channels.values()) if other is not channel
+                and (other.get("Linkedid") or other["Uniqueid"]) == linked]
+
+    async def _hangup_call(self, channel: dict[str, str], cause: str) -> None:
+        """Hanging up one leg of a bridged call ends the other too (ami_hangup.txt: the named
+        leg first, then its partner, both cause 16)."""
+        partners = self._partners(channel)
+        await self._hangup(channel, cause)
+        for other in partners:
+            await self._hangup(other, "16")
+
+    async def _blind_transfer(self, transferer: dict[str, str], action: dict[str, Any]) -> None:
+        """The BlindTransfer event (stasis_bridges.c blind_transfer_to_ami), then the
+        transferer's leg leaves: its peer goes on to the target, and stays."""
+        transferees = self._partners(transferer)
+        transferee = snapshot(transferees[0], "Transferee") if transferees else {}
+        await self._emit({
+            "Event": "BlindTransfer", "Privilege": "call,all", "Result": "Success",
+            **snapshot(transferer, "Transferer"), **transferee,
+            **bridge_state(f"bridge-{transferer.get('Linkedid') or transferer['Uniqueid']}", 2),
+            "IsExternal": "No", "Context": action.get("Context", ""),
+            "Extension": action.get("Exten", "")})
+        await self._hangup(transferer, "16")
 
     async def _play(self, *, action_id: str = "", channel: str = "PJSIP/1001",
                     context: str = "agents", exten: str = "5551234",
@@ -480,12 +508,16 @@ class FakeAmiServer:
         if outcome != "answered" or events != "all":
             return names
         agent["Exten"] = exten
-        peer = self.add_channel(f"PJSIP/{trunk}-{next(self._ids):08x}", State="6",
+        # A dialled channel starts Down, rings, then goes Up (as the phone leg did above).
+        peer = self.add_channel(f"PJSIP/{trunk}-{next(self._ids):08x}", State="0",
                                 Context="from-trunk", Exten=exten, Linkedid=agent["Uniqueid"])
         names.append(peer["Channel"])
         await say({"Event": "Newchannel", **call, **snapshot(peer)})
         await say({"Event": "DialBegin", **call, **snapshot(agent), **snapshot(peer, "Dest"),
                    "DialString": f"{exten}@{trunk}"})
+        for state in ("5", "6"):
+            peer["State"] = state
+            await say({"Event": "Newstate", **call, **snapshot(peer)})
         await say({"Event": "DialEnd", **call, **snapshot(agent), **snapshot(peer, "Dest"),
                    "DialStatus": "ANSWER"})
         for members, leg in enumerate((agent, peer), start=1):
