@@ -21,8 +21,9 @@ def test_the_board_follows_an_agents_call_without_a_reload(page, supervisor, age
     phone = Phone.objects.create(extension="1001", name="Bob's desk", server=server, user=agent)
 
     browser_login(page, "sam", "pw-sam-123")
-    page.get_by_role("button", name="Telephony").click()
-    page.get_by_role("link", name="Live agents").click()
+    menu = page.get_by_role("navigation", name="Main")
+    menu.get_by_role("button", name="Telephony").click()
+    menu.get_by_role("link", name="Live agents").click()
     bob = page.locator('tr[data-agent="bob"]')
     expect(bob).to_have_attribute("data-state", "offline")
     expect(bob).to_contain_text("Phone offline")
