@@ -15,20 +15,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from telephony.models import Call, Phone, PsContact
+from telephony.models import Call, Phone
 from telephony.services.live_board import AgentState, live_board
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import make_call
+from telephony.tests.phone_helpers import add_contact
 
 pytestmark = pytest.mark.django_db
 
 
-def register(extension: str, user_agent: str = "MicroSIP/3.21.3") -> None:
-    """The ps_contacts row Asterisk writes when the softphone registers."""
-    PsContact.objects.create(
-        id=f"{extension};@9f8e7d6c5b4a", endpoint=extension, uri=f"sip:{extension}@192.0.2.10",
-        user_agent=user_agent, via_addr="192.0.2.10", via_port=5060,
-        expiration_time=int(time.time()) + 3600)
+def register(extension: str) -> None:
+    """The ps_contacts row Asterisk writes when the softphone registers (MicroSIP/3.21.3)."""
+    add_contact(extension, expires=int(time.time()) + 3600)
 
 
 def rows_by_name(board) -> dict:
