@@ -1,5 +1,6 @@
 """Settings for autodialer, read from the environment (see .env.example)."""
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +52,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # Region used to read national phone numbers typed without a +country prefix.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
+
+# Transports the operator defined in pjsip.conf besides the generated transport-udp (e.g.
+# transport-tls): the extension forms offer only transports Asterisk has.
+PJSIP_EXTRA_TRANSPORTS = env_list("PJSIP_EXTRA_TRANSPORTS", [])
+for _transport in PJSIP_EXTRA_TRANSPORTS:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", _transport):
+        raise ImproperlyConfigured(
+            f"PJSIP_EXTRA_TRANSPORTS: {_transport!r} is not a transport name (letters, digits, "
+            "'_' or '-').")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

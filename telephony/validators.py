@@ -3,7 +3,9 @@ realtime rows. AMI is a line protocol and res_config_odbc treats `;` and `^` as 
 so anything that could split a line or a value is refused here, at the edge."""
 
 import re
+import unicodedata
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 extension_validator = RegexValidator(
@@ -43,3 +45,28 @@ credential_validator = RegexValidator(
     r"^[\x21-\x7e]*$",
     "Use printable ASCII without spaces or line breaks.",
 )
+
+
+# Names people read (an extension's name, its caller ID name): Asterisk carries UTF-8 in caller
+# ID names, so letters and digits of any script are allowed ("Jürgen Müller", "Łukasz", "王芳").
+# An allowlist still: Unicode letters, marks and digits, the space and this punctuation. It leaves
+# out what breaks a value on its way: control characters and line breaks (AMI is a line
+# protocol), ';' and '^' (res_config_odbc cuts and decodes them), '"', '<', '>' and '\\' (the
+# `"Name" <number>` caller ID syntax), ',', '|' and '&' (dial-string separators).
+_DISPLAY_NAME_PUNCTUATION = frozenset(" ._@'()+-#*:/!?")
+DISPLAY_NAME_RULE = ("letters of any language, digits, spaces and . _ @ ' ( ) + - # * : / ! ? "
+                     "(no line breaks, ';', '^', ',', '\"', '<', '>', '|' or '&')")
+
+
+def display_name_problem(value: str) -> str | None:
+    for char in value:
+        if char in _DISPLAY_NAME_PUNCTUATION or unicodedata.category(char)[0] in "LMN":
+            continue
+        shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+        return f"{shown} cannot be in a name: use {DISPLAY_NAME_RULE}."
+    return None
+
+
+def display_name_validator(value: str) -> None:
+    if problem := display_name_problem(value):
+        raise ValidationError(problem, code="invalid")

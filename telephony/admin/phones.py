@@ -6,11 +6,10 @@ from django.contrib import admin
 
 from telephony.forms.phones import agents_queryset, codecs_problem
 from telephony.models import Phone
-from telephony.validators import caller_id_name_validator
 
 
 class PhoneAdminForm(forms.ModelForm):
-    """The model's validators plus what the Extensions pages check (codecs, caller ID name)."""
+    """The model's validators plus what the Extensions pages check (codecs, one active phone)."""
 
     class Meta:
         model = Phone
@@ -19,7 +18,6 @@ class PhoneAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["caller_id_name"].validators.append(caller_id_name_validator)
         self.fields["user"].queryset = agents_queryset()
         self.fields["user"].help_text = "Only active users with the Agent role."
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from telephony.asterisk.realtime_schema import REALTIME_FAMILIES
 
 PASSWORD_PLACEHOLDER = "CHANGE-ME"
+# The transports pjsip_realtime.conf defines: the only ones an endpoint can name unless the
+# operator defines more in pjsip.conf (and lists them in PJSIP_EXTRA_TRANSPORTS).
+GENERATED_TRANSPORTS = ("transport-udp",)
 
 # Debian's unixODBC drivers (odbc-postgresql, odbc-mariadb) and the odbcinst.ini stanzas they
 # install; the DSN's Driver line must name one of these sections.

@@ -10,16 +10,19 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from telephony.asterisk.realtime import MIN_TYPED_SECRET_LENGTH, secret_problem
-from telephony.forms.common import preselect_only_server
+from telephony.forms.common import (
+    choices_with_current,
+    known_contexts,
+    known_transports,
+    preselect_only_server,
+)
 from telephony.models import AsteriskServer, Phone
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from telephony.services.phones import CSV_MAX_BYTES, MAX_BULK
 from telephony.validators import (
-    caller_id_name_validator,
     caller_id_number_validator,
-    context_name_validator,
+    display_name_validator,
     extension_validator,
-    safe_text_validator,
 )
 from users.models import User
 from users.roles import AGENT
@@ -50,6 +53,37 @@ def codecs_problem(codecs: list[str]) -> str | None:
     if not codecs:
         return "Choose at least one codec."
     return None
+
+
+CONTEXT_HELP = ("The dialplan context calls from this phone start in: the Dialplan page's "
+                "contexts and the ones the generated extensions.conf defines.")
+TRANSPORT_HELP = ("A transport Asterisk defines: the generated pjsip_realtime.conf has "
+                  "transport-udp; others must be listed in PJSIP_EXTRA_TRANSPORTS.")
+EXTENSION_LENGTH = "An extension is 2 to 15 digits, nothing else (no letters, spaces or signs)."
+
+
+def context_field(current: str | None = None) -> forms.ChoiceField:
+    return forms.ChoiceField(choices=choices_with_current(known_contexts(), current),
+                             initial="agents", label="Context", help_text=CONTEXT_HELP)
+
+
+def transport_field(current: str | None = None) -> forms.ChoiceField:
+    return forms.ChoiceField(choices=choices_with_current(known_transports(), current),
+                             initial=DEFAULT_TRANSPORT, label="Transport",
+                             help_text=TRANSPORT_HELP)
+
+
+def never_truncate(field: forms.CharField) -> None:
+    """Drop the input's maxlength: a browser silently keeps the first N characters of a paste
+    (30 digits became extension 111111111111111). The server's message says what is wrong."""
+    field.widget.attrs.pop("maxlength", None)
+
+
+def extension_field(**kwargs) -> forms.CharField:
+    # No max_length: the validator's "2 to 15 digits" is the one message for every length.
+    field = forms.CharField(validators=[extension_validator], **kwargs)
+    field.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+    return field
 
 
 def agents_queryset():
@@ -112,9 +146,13 @@ class PhoneForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = agents_queryset()
         preselect_only_server(self.fields["server"])
-        self.fields["caller_id_name"].validators.append(caller_id_name_validator)
-        self.fields["extension"].widget.attrs.update({"inputmode": "numeric",
-                                                      "autocomplete": "off"})
+        editing = self.instance.pk is not None
+        self.fields["extension"] = extension_field(
+            label="Extension", error_messages={"unique": "This extension already exists."})
+        self.fields["context"] = context_field(self.instance.context if editing else None)
+        self.fields["transport"] = transport_field(self.instance.transport if editing else None)
+        for name in ("name", "caller_id_name"):
+            never_truncate(self.fields[name])
         if self.instance.pk is None:
             del self.fields["regenerate_secret"]
         else:
@@ -147,30 +185,31 @@ class PhoneForm(forms.ModelForm):
 class PhoneBulkForm(forms.Form):
     """A range of extensions created in one go: `2000`..`2999` named `Agent {ext}`."""
 
-    start = forms.CharField(label="First extension", max_length=15,
-                            validators=[extension_validator])
-    end = forms.CharField(label="Last extension", max_length=15, validators=[extension_validator])
+    start = extension_field(label="First extension")
+    end = extension_field(label="Last extension")
     name_pattern = forms.CharField(
         max_length=80, initial="Agent {ext}",
         help_text="{ext} is replaced by the extension number.")
     server = forms.ModelChoiceField(queryset=AsteriskServer.objects.order_by("name"))
-    context = forms.CharField(max_length=40, initial="agents", validators=[context_name_validator])
+    context = forms.ChoiceField(help_text=CONTEXT_HELP)
     codecs = CodecsField()
-    transport = forms.CharField(max_length=40, initial=DEFAULT_TRANSPORT,
-                                validators=[context_name_validator])
+    transport = forms.ChoiceField(help_text=TRANSPORT_HELP)
     max_contacts = forms.IntegerField(initial=1,
                                       validators=[MinValueValidator(1), MaxValueValidator(20)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         preselect_only_server(self.fields["server"])
+        self.fields["context"] = context_field()
+        self.fields["transport"] = transport_field()
+        never_truncate(self.fields["name_pattern"])
 
     def clean_name_pattern(self) -> str:
         pattern = self.cleaned_data["name_pattern"]
         without = pattern.replace("{ext}", "")
         if "{" in without or "}" in without:
             raise forms.ValidationError("The only placeholder is {ext}.")
-        safe_text_validator(without)
+        display_name_validator(without)
         return pattern
 
     def clean(self):
@@ -205,17 +244,16 @@ class PhoneImportForm(forms.Form):
 class PhoneCsvRowForm(forms.Form):
     """One CSV row's own values; the import service resolves server/user names and conflicts."""
 
-    extension = forms.CharField(max_length=15, validators=[extension_validator])
-    name = forms.CharField(max_length=80, validators=[safe_text_validator])
+    extension = forms.CharField(validators=[extension_validator])
+    name = forms.CharField(max_length=80, validators=[display_name_validator])
     server = forms.CharField(max_length=100)
-    context = forms.CharField(max_length=40, required=False, validators=[context_name_validator])
+    context = forms.CharField(max_length=40, required=False)
     codecs = forms.CharField(max_length=200, required=False)
-    transport = forms.CharField(max_length=40, required=False,
-                                validators=[context_name_validator])
+    transport = forms.CharField(max_length=40, required=False)
     max_contacts = forms.IntegerField(required=False,
                                       validators=[MinValueValidator(1), MaxValueValidator(20)])
     caller_id_name = forms.CharField(max_length=40, required=False,
-                                     validators=[safe_text_validator, caller_id_name_validator])
+                                     validators=[display_name_validator])
     caller_id_number = forms.CharField(max_length=21, required=False,
                                        validators=[caller_id_number_validator])
     user = forms.CharField(max_length=150, required=False)
@@ -224,6 +262,26 @@ class PhoneCsvRowForm(forms.Form):
 
     TRUE = {"yes", "y", "true", "1", "active"}
     FALSE = {"no", "n", "false", "0", "inactive"}
+
+    def __init__(self, *args, contexts: list[str] | None = None,
+                 transports: list[str] | None = None, **kwargs):
+        # The import passes the lists once for the whole file instead of a query per row.
+        super().__init__(*args, **kwargs)
+        self.contexts = known_contexts() if contexts is None else contexts
+        self.transports = known_transports() if transports is None else transports
+
+    def clean_context(self) -> str:
+        return self._one_of(self.cleaned_data["context"], self.contexts, "dialplan context")
+
+    def clean_transport(self) -> str:
+        return self._one_of(self.cleaned_data["transport"], self.transports, "transport")
+
+    @staticmethod
+    def _one_of(value: str, names: list[str], kind: str) -> str:
+        if value and value not in names:
+            raise forms.ValidationError(f"{value!r} is not a {kind} Asterisk has; use one of "
+                                        f"{', '.join(names)}.")
+        return value
 
     def clean_codecs(self) -> str:
         raw = self.cleaned_data["codecs"]

@@ -7,8 +7,8 @@ from django.urls import reverse
 from telephony.validators import (
     caller_id_number_validator,
     context_name_validator,
+    display_name_validator,
     extension_validator,
-    safe_text_validator,
 )
 
 DEFAULT_CODECS = "ulaw,alaw"
@@ -35,7 +35,7 @@ class Phone(models.Model):
     """A SIP extension. Saving it writes the ps_endpoints/ps_auths/ps_aors rows Asterisk reads."""
 
     extension = models.CharField(max_length=15, unique=True, validators=[extension_validator])
-    name = models.CharField(max_length=80, validators=[safe_text_validator])
+    name = models.CharField(max_length=80, validators=[display_name_validator])
     secret = models.CharField(max_length=64)
     server = models.ForeignKey("telephony.AsteriskServer", on_delete=models.PROTECT,
                                related_name="phones")
@@ -46,7 +46,7 @@ class Phone(models.Model):
     max_contacts = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(20)])
     caller_id_name = models.CharField("caller ID name", max_length=40, blank=True,
-                                      validators=[safe_text_validator])
+                                      validators=[display_name_validator])
     caller_id_number = models.CharField("caller ID number", max_length=21, blank=True,
                                         validators=[caller_id_number_validator])
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

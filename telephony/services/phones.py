@@ -271,15 +271,17 @@ def phone_csv_import(*, data: bytes) -> CsvImportResult:
     secret optional. For a new extension a blank optional cell means the default; for an
     existing one it keeps the current value, except caller_id_* and user, where blank clears.
     """
+    from telephony.forms.common import known_contexts, known_transports
     from telephony.forms.phones import PhoneCsvRowForm
 
     header, rows = _parse_csv(data)
+    choices = {"contexts": known_contexts(), "transports": known_transports()}
     errors: list[tuple[int | None, str]] = []
     servers = {server.name: server for server in AsteriskServer.objects.all()}
     seen: dict[str, int] = {}
     valid: list[tuple[int, dict]] = []
     for line, record in rows:
-        form = PhoneCsvRowForm(record)
+        form = PhoneCsvRowForm(record, **choices)
         if not form.is_valid():
             for name, messages in form.errors.items():
                 errors.append((line, f"{name}: {' '.join(messages)}"))

@@ -95,7 +95,7 @@ def test_the_service_refuses_collisions_too(server):
     ({"start": "3000", "end": "2000"}, "end"), ({"start": "10000", "end": "20000"}, "end"),
     ({"name_pattern": "Agent {ext};x"}, "name_pattern"),
     ({"name_pattern": "Agent {number}"}, "name_pattern"),
-    ({"name_pattern": "Agënt {ext}"}, "name_pattern"),
+    ({"name_pattern": "Agent <{ext}>"}, "name_pattern"),
     ({"name_pattern": "Agent\r\n{ext}"}, "name_pattern"),
     ({"context": "a;b"}, "context"), ({"codecs": ["nope"]}, "codecs"),
 ])
