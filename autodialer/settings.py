@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "users",
     "telephony",
+    "auditlog",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: the logged-in user is the actor of every change the request makes.
+    "audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("users/", include("users.urls")),
     path("telephony/", include("telephony.urls")),
+    path("audit/", include("audit.views")),
     path("admin/", admin.site.urls),
 ]

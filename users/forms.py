@@ -50,8 +50,11 @@ class UserForm(forms.ModelForm):
             user.set_password(self.cleaned_data["password1"])
         if commit:
             user.save()
-            user.groups.remove(*Group.objects.filter(name__in=ROLES))
-            user.groups.add(Group.objects.get(name=self.cleaned_data["role"]))
+            role = self.cleaned_data["role"]
+            # Only the roles the user loses and gains: the audit log records exactly these.
+            user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name=role))
+            if not user.groups.filter(name=role).exists():
+                user.groups.add(Group.objects.get(name=role))
             user.is_staff = self.cleaned_data["role"] == "Admin" or user.is_superuser
             user.save(update_fields=["is_staff"])
         return user

@@ -13,8 +13,10 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from auditlog.models import LogEntry
 from django.db import transaction
 
+from audit.services import audit_bulk_record
 from telephony.asterisk.realtime import callerid_problem, phones_sync_bulk, secret_generate
 from telephony.csvcells import defuse, restore
 from telephony.models import AsteriskServer, Phone, PsEndpoint
@@ -190,6 +192,8 @@ def phone_bulk_create(*, start: str, end: str, name_pattern: str, server: Asteri
             phone.clean_fields(exclude=["server", "user", "secret"])
         Phone.objects.bulk_create(phones, batch_size=_CHUNK)
         phones_sync_bulk(phones)
+        audit_bulk_record(changes=[(None, phone) for phone in phones],
+                          action=LogEntry.Action.CREATE, note="bulk create")
     return phones
 
 
