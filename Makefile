@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed
 #   make test TEST_DATABASE_URLS="postgres://postgres@127.0.0.1:5432/autodialer mysql://root@127.0.0.1:3306/autodialer"
 TEST_DATABASE_URLS ?=
 PYTEST_ARGS ?=
+# The real-Asterisk runtime's installer (../shared/asterisk/runtime, next to the clone; from a
+# worktree one level deeper, ../../shared). ASTERISK_RUNTIME_DIR overrides the search.
+ASTERISK_RUNTIME_DIR ?= $(patsubst %/install.sh,%,$(firstword $(wildcard \
+	../shared/asterisk/runtime/install.sh ../../shared/asterisk/runtime/install.sh)))
 
 # OS packages a fresh Debian/Ubuntu machine lacks: mysqlclient's build needs the first three,
 # the browser tests need Debian's Chromium. Installed with apt-get (sudo when not root).
@@ -25,7 +29,7 @@ define ensure_os_packages
 	fi
 endef
 
-.PHONY: run test lint venv bench clean os-packages
+.PHONY: run test test-integration asterisk-runtime lint venv bench clean os-packages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(call ensure_os_packages,$(BUILD_PACKAGES))
@@ -51,10 +55,36 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(call ensure_os_packages,$(TEST_PACKAGES))
 	@echo "=== test suite on SQLite ==="
-	env -u DATABASE_URL DEBUG=false SECRET_KEY=test $(PY) -m pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL DEBUG=false SECRET_KEY=test $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 	@for url in $(TEST_DATABASE_URLS); do \
 	  echo "=== test suite on $$url ==="; \
-	  DATABASE_URL=$$url DEBUG=false SECRET_KEY=test $(PY) -m pytest $(PYTEST_ARGS) || exit 1; \
+	  DATABASE_URL=$$url DEBUG=false SECRET_KEY=test $(PY) -m pytest -m "not integration" $(PYTEST_ARGS) || exit 1; \
+	done
+
+# The real Asterisk 22 (installed into /opt/asterisk) and sipp, for the integration suite.
+asterisk-runtime:
+	@if [ -n "$(ASTERISK_RUNTIME_DIR)" ] && [ -f "$(ASTERISK_RUNTIME_DIR)/install.sh" ]; then \
+	  bash "$(ASTERISK_RUNTIME_DIR)/install.sh"; \
+	elif [ -x /opt/asterisk/sbin/asterisk ] && command -v sipp >/dev/null; then \
+	  echo "No runtime installer found; using the Asterisk already in /opt/asterisk"; \
+	else \
+	  echo "No Asterisk runtime: set ASTERISK_RUNTIME_DIR to the directory of its install.sh"; \
+	  exit 1; \
+	fi
+
+# The integration suite (telephony/tests/integration) on a real Asterisk, on each database of
+# TEST_DATABASE_URLS (Asterisk reads PostgreSQL or MariaDB, never SQLite).
+test-integration: $(STAMP) asterisk-runtime
+	@if [ -z "$(TEST_DATABASE_URLS)" ]; then \
+	  echo "make test-integration needs TEST_DATABASE_URLS (PostgreSQL and/or MariaDB URLs)"; \
+	  exit 1; \
+	fi
+	@for url in $(TEST_DATABASE_URLS); do \
+	  echo "=== integration suite (real Asterisk) on $$url ==="; \
+	  start=$$(date +%s); \
+	  DATABASE_URL=$$url DEBUG=false SECRET_KEY=test $(PY) -m pytest -m integration -rfEs \
+	    telephony/tests/integration $(PYTEST_ARGS) || exit 1; \
+	  echo "=== integration suite on $$url took $$(( $$(date +%s) - start )) s ==="; \
 	done
 
 clean:
