@@ -354,6 +354,21 @@ class AmiClient:
         headers = _raise_for_error(self._send({"Action": "Command", "Command": cmd}))
         return "\n".join(_lines(headers.get("Output"))).strip("\n")
 
+    def channels_status(self, *, variables: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """One `Status` event per channel Asterisk has now (Channel, ChannelState, Uniqueid,
+        Linkedid, BridgeID, ...). Each name in `variables` comes back as a `Variable:
+        NAME=value` line, `NAME=(null)` on a channel that does not have it (transcripts/
+        ami_status_live_call.txt)."""
+        headers: dict[str, Any] = {"Action": "Status"}
+        if variables:
+            headers["Variables"] = ",".join(variables)
+        reply = self._send(headers)
+        if isinstance(reply, Message):  # not a list: Asterisk refused
+            _raise_for_error(reply)
+            return []
+        _raise_for_error(reply[0])
+        return [_as_dict(m) for m in reply[1:] if m.get("Event") == "Status"]
+
     def pjsip_show_endpoint(self, name: str) -> list[dict[str, Any]]:
         """The detail events (EndpointDetail, AuthDetail, AorDetail, ...), without the
         opening response and the closing EndpointDetailComplete."""

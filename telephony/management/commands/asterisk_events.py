@@ -6,7 +6,9 @@ applied to the call log by `telephony.services.call_events.handle_event`.
 Runs until SIGTERM or SIGINT. Reconnecting with backoff (Asterisk restarts, network cuts) is
 `listen_events`'s job; this module only wires servers to it, and re-reads the active servers
 every 30 s so a server added or edited in the UI is followed without a restart, and fails
-queued calls nothing ever reported on. Run exactly one copy per deployment next to gunicorn
+queued calls nothing ever reported on. After every login it catches the call log up with the
+channels Asterisk has (services/call_reconcile.py): events sent while it was away are lost.
+Run exactly one copy per deployment next to gunicorn
 (docs/call-control.md has a systemd unit); a second copy would be harmless (every change is
 idempotent), only wasteful.
 """
@@ -27,6 +29,7 @@ from telephony.asterisk.ami import listen_events
 from telephony.models import AsteriskServer
 from telephony.services.asterisk import ami_config_for
 from telephony.services.call_events import event_wanted, handle_event
+from telephony.services.call_reconcile import server_reconcile
 from telephony.services.calls import calls_expire_stale
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,18 @@ def apply_event(server: AsteriskServer, event: dict[str, Any]) -> None:
         if call is not None:
             logger.debug("%s %s: call %s is %s", server.name, event.get("Event"), call.pk,
                          call.status)
+    finally:
+        close_old_connections()
+
+
+def reconcile(server: AsteriskServer) -> None:
+    """After each login: catch up with what happened while we were not listening."""
+    close_old_connections()
+    try:
+        changed = server_reconcile(server)
+        if changed:
+            logger.info("%s: %d call(s) caught up with Asterisk after reconnecting",
+                        server.name, changed)
     finally:
         close_old_connections()
 
@@ -58,6 +73,7 @@ async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = Non
     deactivating a server in the UI takes effect without restarting the worker.
     """
     apply = sync_to_async(apply_event, thread_sensitive=True)
+    catch_up = sync_to_async(reconcile, thread_sensitive=True)
 
     async def on_event(server: AsteriskServer, event: dict[str, Any]) -> None:
         if event_wanted(event):  # most events are not about calls: no DB, no thread hop
@@ -68,7 +84,8 @@ async def listen(stop: asyncio.Event, servers: list[AsteriskServer] | None = Non
     def start(server: AsteriskServer) -> None:
         own_stop = asyncio.Event()
         task = asyncio.create_task(listen_events(
-            ami_config_for(server), partial(on_event, server), stop=own_stop))
+            ami_config_for(server), partial(on_event, server), stop=own_stop,
+            on_connect=partial(catch_up, server)))
         running[server.pk] = (_fingerprint(server), own_stop, task)
         logger.info("Listening to AMI events of %s", server.name)
 

@@ -331,6 +331,8 @@ class FakeAmiServer:
                                             f"{cmd}' for other possible commands)\n")
             respond("Success" if cmd in self.commands else "Error",
                     ("Message", "Command output follows"), ("Output", output.split("\n")))
+        elif name == "status":
+            self._status(conn, action, respond, ids)
         elif name == "pjsipshowendpoint":
             events = self.endpoints.get(action.get("Endpoint", ""))
             if events is None:
@@ -347,6 +349,25 @@ class FakeAmiServer:
         else:
             respond("Error", ("Message", f"Invalid/unknown command: {action.get('Action')}. "
                                          "Use Action: ListCommands to show available commands."))
+
+    def _status(self, conn: _Conn, action: dict[str, Any], respond: Any, ids: list) -> None:
+        """Status as transcripts/ami_status_live_call.txt: one Status event per channel (newest
+        first), each asked-for variable as `Variable: NAME=value` or `NAME=(null)`."""
+        wanted = [v.strip() for v in action.get("Variables", "").split(",") if v.strip()]
+        respond("Success", ("EventList", "start"), ("Message", "Channel status will follow"))
+        channels = list(self.channels.values())[::-1]
+        for channel in channels:
+            variables = channel.get("Variables", {})
+            conn.send([("Event", "Status"), ("Privilege", "Call"),
+                       *snapshot(channel).items(), ("Type", channel["Channel"].split("/")[0]),
+                       ("DNID", ""), ("TimeToHangup", "0"),
+                       ("BridgeID", channel.get("BridgeID", "")),
+                       ("Application", channel.get("Application", "")),
+                       ("Data", ""), ("Seconds", "0"),
+                       *[("Variable", f"{name}={variables.get(name, '(null)')}")
+                         for name in wanted], *ids])
+        conn.send([("Event", "StatusComplete"), *ids, ("EventList", "Complete"),
+                   ("ListItems", str(len(channels))), ("Items", str(len(channels)))])
 
     def _originate(self, action: dict[str, Any], respond: Any) -> None:
         if not action.get("Channel"):
@@ -483,6 +504,7 @@ class FakeAmiServer:
         if outcome != "failed":  # "failed": Asterisk could not even create the channel
             agent = self.add_channel(f"{channel}-{next(self._ids):08x}", State="0",
                                      Context=context, Exten="s")
+            agent["Variables"] = dict(variables or {})
             names.append(agent["Channel"])
             await say({"Event": "Newchannel", **call, **snapshot(agent)})
             for name, value in (variables or {}).items():
@@ -521,6 +543,7 @@ class FakeAmiServer:
         await say({"Event": "DialEnd", **call, **snapshot(agent), **snapshot(peer, "Dest"),
                    "DialStatus": "ANSWER"})
         for members, leg in enumerate((agent, peer), start=1):
+            leg["BridgeID"] = f"bridge-{agent['Uniqueid']}"
             await say({"Event": "BridgeEnter", **call,
                        **bridge_state(f"bridge-{agent['Uniqueid']}", members), **snapshot(leg)})
         if hangup:
