@@ -326,3 +326,13 @@ def test_the_checks_need_post(admin_client, server, fake_ami):
     assert admin_client.get(
         reverse("telephony:server_test_connection", args=[server.pk])).status_code == 405
     assert fake_ami.connection_count == 0
+
+
+def test_diagnose_headline_does_not_claim_the_check_it_could_not_run(admin_client, server,
+                                                                     fake_ami):
+    fake_ami.commands.update(ALL_MODULES)
+    response = admin_client.post(reverse("telephony:server_diagnose", args=[server.pk]))
+
+    html = response.content.decode()
+    assert "All checks passed" not in html and "sees its extensions" not in html
+    assert "could not be run: Sample extension visible to PJSIP" in html

@@ -61,3 +61,14 @@ def test_a_stopped_asterisk_is_said_plainly_within_5_seconds(pbx):
                                   "(connection refused)")
     assert "127.0.0.1" in result.ari.message and str(pbx.ari_port) in result.ari.message
     assert checks[0].status == "fail" and "connection refused" in checks[0].detail
+
+
+def test_diagnose_without_extensions_says_what_it_could_not_check(pbx, admin_client):
+    # Defect 7: the headline claimed "sees its extensions" with the extension check not run.
+    response = admin_client.post(reverse("telephony:server_diagnose", args=[pbx.server.pk]))
+    html = response.content.decode()
+    statuses = {c.name: c.status for c in response.context["checks"]}
+    assert statuses.pop("Sample extension visible to PJSIP") == "skip"
+    assert set(statuses.values()) == {"ok"}  # every other check really ran and passed
+    assert "All checks passed" not in html and "sees its extensions" not in html
+    assert "could not be run: Sample extension visible to PJSIP" in html
