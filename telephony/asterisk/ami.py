@@ -369,6 +369,13 @@ class AmiClient:
         _raise_for_error(reply[0])
         return [_as_dict(m) for m in reply[1:] if m.get("Event") == "Status"]
 
+    def endpoint_contacts(self, name: str) -> list[dict[str, Any]]:
+        """The ContactStatusDetail events of PJSIPShowEndpoint: one per registered contact,
+        with `URI` and `Status` (Reachable, Unreachable, NonQualified, Unknown; transcripts/
+        ami_unreachable_contact.txt). An unknown endpoint raises AmiError("action")."""
+        return [d for d in self.pjsip_show_endpoint(name)
+                if d.get("Event") == "ContactStatusDetail"]
+
     def pjsip_show_endpoint(self, name: str) -> list[dict[str, Any]]:
         """The detail events (EndpointDetail, AuthDetail, AorDetail, ...), without the
         opening response and the closing EndpointDetailComplete."""

@@ -45,6 +45,9 @@ class Call(models.Model):
     hangup_cause = models.PositiveSmallIntegerField(null=True, blank=True)
     hangup_cause_text = models.CharField(max_length=80, blank=True)
     transferred_to = models.CharField(max_length=40, blank=True)
+    # What happened to the transferred party afterwards, from Asterisk's events: a transfer
+    # Asterisk accepted can still fail (the target's phone unreachable) and hang them up.
+    transfer_result = models.CharField(max_length=120, blank=True)
     error_message = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     answered_at = models.DateTimeField(null=True, blank=True)

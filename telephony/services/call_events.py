@@ -248,10 +248,31 @@ def _dial_begin(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     return call if call is None else _save(call, call_advance(call, Status.RINGING))
 
 
+# DialEnd DialStatus of the transferred party's dial to the transfer target.
+_TRANSFER_RESULTS = {
+    "ANSWER": "answered",
+    "BUSY": "busy",
+    "NOANSWER": "not answered",
+    "CANCEL": "cancelled (the customer hung up)",
+    "CONGESTION": "failed (congestion)",
+    "CHANUNAVAIL": "failed (the target could not be reached)",
+}
+
+
+def _transferee(call: Call | None, event: dict[str, Any]) -> bool:
+    """Is this event about the party our agent transferred away?"""
+    return (call is not None and bool(call.transferred_to) and bool(call.peer_channel)
+            and _text(event, "Channel") == call.peer_channel)
+
+
 def _dial_end(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     if not _text(event, "Uniqueid"):
         return None  # the phone leg's dial: OriginateResponse tells its outcome
     call, leg = _by_leg(server, event)
+    if _transferee(call, event) and not call.transfer_result:
+        dial = _text(event, "DialStatus")
+        result = _TRANSFER_RESULTS.get(dial, f"ended ({dial})" if dial else "")
+        return _save(call, _fill(call, transfer_result=result))
     if call is None or leg != "agent":
         return call
     status = _DIAL_STATUSES.get(_text(event, "DialStatus"))
@@ -306,6 +327,14 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
         else:
             status = Status.FAILED
         return _save(call, call_finish(call, status, cause=cause, cause_text=cause_text))
+    if _transferee(call, event):
+        # The transferred customer's leg ended. With a cause other than normal clearing and no
+        # DialEnd before it, the transfer itself failed: Asterisk could not even create the
+        # dial (an unreachable phone: "No route to destination", cause 3) and hung up.
+        if not call.transfer_result and cause is not None and cause not in _CLEARING_CAUSES:
+            return _save(call, _fill(call, transfer_result=(
+                f"failed: {cause_text or 'cause'} ({cause}); the customer was hung up")))
+        return call
     # The far end hung up. If it never answered, its cause says why (the agent's leg, which
     # ends a moment later, finds the call ended). After an answer, the agent's leg decides.
     if not call.is_live or call.answered_at or cause is None or cause in _CLEARING_CAUSES:

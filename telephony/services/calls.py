@@ -350,6 +350,24 @@ def call_hangup(*, user: Any, call_id: object = None) -> Call:
     return _end(call, Call.Status.COMPLETED, cause=16, cause_text="Normal Clearing")
 
 
+UNREACHABLE_STATUSES = frozenset({"Unreachable", "Unavailable"})
+
+
+def _refuse_unreachable(client: AmiClient, extension: str) -> None:
+    """Refuse a transfer to an extension Asterisk cannot call now. BlindTransfer answers
+    Success whatever the target, then Dial() fails at once ("Could not create dialog") and
+    the customer is hung up: not registered, or every contact failed its last qualify."""
+    contacts = client.endpoint_contacts(extension)
+    if not contacts:
+        raise CallRejected("target_unreachable", f"Extension {extension} is not registered: "
+                                                 "nothing was transferred.", 409)
+    if all(c.get("Status") in UNREACHABLE_STATUSES for c in contacts):
+        raise CallRejected("target_unreachable", f"Asterisk cannot reach extension "
+                                                 f"{extension}'s phone right now (it did not "
+                                                 "answer Asterisk's last check): nothing was "
+                                                 "transferred.", 409)
+
+
 def call_transfer(*, user: Any, call_id: object = None, target: object) -> Call:
     """Blind-transfer the other party of the user's answered call to `target` (an extension
     of the same server or a phone number). The agent's leg then ends."""
@@ -363,10 +381,13 @@ def call_transfer(*, user: Any, call_id: object = None, target: object) -> Call:
                                                 "transferred.", 409)
     exten = dial_target_resolve(target, phone=call.phone, code="invalid_target",
                                 what="transfer target")
+    client = AmiClient(ami_config_for(call.server))
     try:
-        # BlindTransfer takes the transferer, our own leg: Asterisk moves its bridged peer.
-        AmiClient(ami_config_for(call.server)).blind_transfer(
-            channel=call.channel, context=call.phone.context, exten=exten)
+        with client.session():
+            if _extension(exten, call.phone) is not None:
+                _refuse_unreachable(client, exten)
+            # BlindTransfer takes the transferer, our own leg: Asterisk moves its bridged peer.
+            client.blind_transfer(channel=call.channel, context=call.phone.context, exten=exten)
     except AmiError as exc:
         raise AsteriskCallError.from_ami(exc) from None
     with transaction.atomic():

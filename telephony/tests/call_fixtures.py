@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from telephony.models import AsteriskServer, Call, Phone
-from telephony.tests.fakes.ami import FakeAmiServer
+from telephony.tests.fakes.ami import FakeAmiServer, registered_endpoint
 from telephony.tests.fakes.ari import FakeAriServer
 
 __all__ = ["fast_asterisk", "fake_ami", "fake_ari", "server", "agent_phone", "other_phone",
@@ -56,7 +56,9 @@ def agent_phone(agent, server) -> Phone:
 
 
 @pytest.fixture
-def other_phone(other_agent, server) -> Phone:
+def other_phone(other_agent, server, fake_ami) -> Phone:
+    # Registered and reachable, as a transfer target must be (Asterisk is asked first).
+    fake_ami.endpoints["1002"] = registered_endpoint("1002")
     return Phone.objects.create(extension="1002", name="Carol's desk", server=server,
                                 user=other_agent)
 

@@ -30,7 +30,13 @@ from telephony.management.commands.asterisk_events import listen
 from telephony.models import AsteriskServer, Call, Campaign, Phone, PsContact
 from telephony.services.call_events import CALL_ID_VARIABLE
 from telephony.tests.fakes import wait_until
-from telephony.tests.fakes.ami import FakeAmiServer, bridge_state, closed_port, snapshot
+from telephony.tests.fakes.ami import (
+    FakeAmiServer,
+    bridge_state,
+    closed_port,
+    registered_endpoint,
+    snapshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -253,6 +259,7 @@ def test_agent_transfers_an_answered_call(page, ami, agent, other_agent):
     server = _server(ami.port)
     _phone(server, agent)
     _phone(server, other_agent, "1002")
+    ami.endpoints["1002"] = registered_endpoint("1002")
     ami.originate_outcomes["PJSIP/1001"] = "silent"
 
     with EventListener(server, ami):

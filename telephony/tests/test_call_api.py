@@ -19,7 +19,7 @@ from telephony.models import Call, Campaign, IdempotentRequest, Phone
 from telephony.services.call_events import handle_event
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import answered_call, make_call, post_json
-from telephony.tests.fakes.ami import closed_port
+from telephony.tests.fakes.ami import closed_port, registered_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -543,8 +543,8 @@ def test_current_shows_the_live_call_with_its_state(agent_client, agent_phone, f
     assert body["answered_at"] is not None and body["ended_at"] is None
     assert set(body) == {"call_id", "number", "status", "status_label", "is_live", "created_at",
                          "answered_at", "ended_at", "duration", "hangup_cause",
-                         "hangup_cause_text", "transferred_to", "error", "campaign",
-                         "can_hangup", "can_transfer"}
+                         "hangup_cause_text", "transferred_to", "transfer_result", "error",
+                         "campaign", "can_hangup", "can_transfer"}
 
 
 def test_current_shows_how_the_last_call_ended_for_a_minute(agent_client, agent_phone):
@@ -771,3 +771,24 @@ def test_concurrent_duplicates_dial_once(agent, agent_phone, fake_ami):
     assert codes.count(201) >= 1 and set(codes) <= {201, 409}
     assert all(body.get("code") == "request_in_progress" for status, body in answers
                if status == 409)
+
+
+@pytest.mark.parametrize("registration", ["Unreachable", None])
+def test_it_refuses_a_transfer_to_a_phone_asterisk_cannot_reach(agent_client, agent_phone,
+                                                                other_phone, fake_ami,
+                                                                registration):
+    # Asterisk would answer Success, fail Dial(PJSIP/1002) and hang the customer up.
+    call = answered_call(fake_ami, agent_phone)
+    if registration is None:
+        fake_ami.endpoints["1002"] = fake_ami.endpoints["1002"][:3]  # no contact at all
+    else:
+        fake_ami.endpoints["1002"] = registered_endpoint("1002", registration)
+
+    response = post_json(agent_client, "call_transfer", {"target": "1002"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "target_unreachable"
+    assert "nothing was transferred" in response.json()["error"]
+    assert fake_ami.actions_named("BlindTransfer") == []
+    call.refresh_from_db()
+    assert call.is_live and call.transferred_to == ""

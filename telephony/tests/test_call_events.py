@@ -389,3 +389,41 @@ def test_hanging_up_the_agent_leg_ends_both_legs_and_completes_the_call(fake_ami
     call = apply(agent_phone.server, events, call)
     assert (call.status, call.hangup_cause) == (Status.COMPLETED, 16)
     assert fake_ami.channels == {}
+
+
+def test_a_transfer_asterisk_then_failed_is_recorded_as_failed(agent_phone):
+    """Replayed from a real Asterisk 22 (transcripts/ami_transfer_unreachable.txt): BlindTransfer
+    answered Success, then Dial(PJSIP/7102) could not even start (the phone's contact was
+    Unreachable) and Asterisk hung the customer up with cause 3."""
+    from django.utils import timezone
+
+    call = make_call(agent_phone, status=Call.Status.COMPLETED, channel="PJSIP/7101-00000000",
+                     peer_channel="PJSIP/trunk-acme-00000001", uniqueid="1796157125.0",
+                     linkedid="1796157125.0", answered_at=timezone.now(),
+                     ended_at=timezone.now(), transferred_to="7102")
+    for event in transcripts.events("ami_transfer_unreachable.txt", action_id="-",
+                                    call_id=str(call.id)):
+        handle_event(agent_phone.server, event)
+
+    call.refresh_from_db()
+    assert call.status == Call.Status.COMPLETED
+    assert call.transfer_result == ("failed: No route to destination (3); the customer was "
+                                    "hung up")
+
+
+def test_a_transfer_the_target_answered_is_recorded_as_answered(agent_phone):
+    from django.utils import timezone
+
+    call = make_call(agent_phone, status=Call.Status.COMPLETED, channel="PJSIP/1001-00000001",
+                     peer_channel="PJSIP/carrier-00000002", uniqueid="1.1", linkedid="1.1",
+                     answered_at=timezone.now(), transferred_to="1002")
+    handle_event(agent_phone.server, {
+        "Event": "DialEnd", "Channel": "PJSIP/carrier-00000002", "Uniqueid": "1.2",
+        "Linkedid": "1.1", "DestChannel": "PJSIP/1002-00000003", "DestUniqueid": "1.3",
+        "DestLinkedid": "1.1", "DialStatus": "ANSWER"})
+    handle_event(agent_phone.server, {
+        "Event": "Hangup", "Channel": "PJSIP/carrier-00000002", "Uniqueid": "1.2",
+        "Linkedid": "1.1", "Cause": "16", "Cause-txt": "Normal Clearing"})
+
+    call.refresh_from_db()
+    assert call.transfer_result == "answered"

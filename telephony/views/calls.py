@@ -111,6 +111,7 @@ def call_json(call: Call) -> dict[str, Any]:
         "hangup_cause": call.hangup_cause,
         "hangup_cause_text": call.hangup_cause_text,
         "transferred_to": call.transferred_to,
+        "transfer_result": call.transfer_result,
         "error": call.error_message,
         "campaign": call.campaign.name if call.campaign_id else None,
         "can_hangup": call.is_live,

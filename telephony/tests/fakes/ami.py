@@ -66,6 +66,17 @@ ENDPOINT_1001 = [  # a shortened ami_originate_pjsip_1001.txt PJSIPShowEndpoint 
 ]
 
 
+def registered_endpoint(extension: str, status: str = "Reachable") -> list[dict[str, str]]:
+    """PJSIPShowEndpoint events of an extension with one registered contact whose qualify
+    status is `status` (transcripts/ami_unreachable_contact.txt has the real, longer ones)."""
+    return [
+        {**event, "ObjectName": extension, "EndpointName": extension}
+        for event in ENDPOINT_1001[:3]
+    ] + [{"Event": "ContactStatusDetail", "AOR": extension,
+          "URI": f"sip:{extension}@127.0.0.1:5070", "Status": status,
+          "EndpointName": extension}]
+
+
 def bridge_state(bridge_id: str, members: int) -> dict[str, str]:
     """The bridge fields of BridgeEnter (manager_bridges.c): the count includes the channel
     entering, so the first leg of a call reports 1 and the second 2."""
@@ -479,7 +490,7 @@ class FakeAmiServer:
             "Event": "BlindTransfer", "Privilege": "call,all", "Result": "Success",
             **snapshot(transferer, "Transferer"), **transferee,
             **bridge_state(f"bridge-{transferer.get('Linkedid') or transferer['Uniqueid']}", 2),
-            "IsExternal": "No", "Context": action.get("Context", ""),
+            "IsExternal": "Yes", "Context": action.get("Context", ""),
             "Extension": action.get("Exten", "")})
         await self._hangup(transferer, "16")
 

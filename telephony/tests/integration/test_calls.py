@@ -2,6 +2,7 @@
 the route is the scaffolded agents context, and the Call row follows what Asterisk reports
 (the asterisk_events listener runs, as in production)."""
 
+import re
 import time
 
 import pytest
@@ -98,6 +99,50 @@ def test_a_transfer_to_a_second_phone_bridges_the_customer_with_it(pbx, agent, e
              what="the agent's leg ending")
     assert wait_for(lambda: bridged_together(pbx, "PJSIP/7102-", "PJSIP/trunk-acme-"),
                     what="the customer bridged with 7102")
+    wait_for(lambda: Call.objects.get(pk=call_id).transfer_result == "answered",
+             what="the transfer recorded as answered")
+
+
+def test_a_transfer_to_a_phone_asterisk_cannot_reach_is_refused(pbx, agent, events_worker,
+                                                                django_user_model):
+    # Defect 4: Asterisk answered BlindTransfer Success, then failed Dial(PJSIP/7102) ("Could
+    # not create dialog") and hung the customer up, while the call said "completed -> 7102".
+    client, _phone, _uas = agent
+    _other_client, other = agent_with_phone(pbx, django_user_model, username="carol",
+                                            extension="7102")
+    assert pbx.register("7102", other.secret).returncode == 0  # registered, then gone silent
+    pbx.cli("pjsip qualify 7102")  # the next qualify, now rather than within 60 s
+    pbx.wait_for_cli("pjsip show contacts", lambda out: re.search(r"7102/\S+\s+\S+\s+Unavail",
+                                                                  out))
+    call_id, _carrier = call_through(pbx, agent, "carrier_answer")
+    statuses_until(call_id, {"answered"})
+
+    status, body = api(client, "call_transfer", {"call_id": call_id, "target": "7102"})
+
+    assert status == 409 and body["code"] == "target_unreachable", body
+    assert "cannot reach extension 7102" in body["error"]
+    call = Call.objects.get(pk=call_id)
+    assert call.status == "answered" and call.transferred_to == ""
+    assert bridged_together(pbx, "PJSIP/7101-", "PJSIP/trunk-acme-")  # the customer stays
+
+
+def test_what_happened_after_a_transfer_asterisk_accepted_is_recorded(pbx, agent,
+                                                                       events_worker,
+                                                                       django_user_model):
+    client, _phone, _uas = agent
+    _other_client, other = agent_with_phone(pbx, django_user_model, username="carol",
+                                            extension="7102")
+    reg = pbx.register("7102", other.secret)
+    pbx.sipp_uas("carrier_busy", port=reg.port)  # 7102's phone answers 486 Busy Here
+    call_id, _carrier = call_through(pbx, agent, "carrier_answer")
+    statuses_until(call_id, {"answered"})
+
+    status, body = api(client, "call_transfer", {"call_id": call_id, "target": "7102"})
+
+    assert status == 200 and body["transferred_to"] == "7102", body
+    wait_for(lambda: Call.objects.get(pk=call_id).transfer_result == "busy",
+             what="the transfer recorded as busy")
+    wait_for(lambda: not channels(pbx), what="the customer hung up after the failed transfer")
 
 
 def test_a_busy_carrier_ends_the_call_busy(pbx, agent, events_worker):
