@@ -24,6 +24,9 @@ def dashboard_context() -> dict:
     carriers_active = Carrier.objects.filter(is_active=True).count()
     checklist = _checklist(servers, phones, carriers_active)
     return {
+        # Calls from these servers go out as the extension or "Anonymous" without a campaign.
+        "servers_without_caller_id": [s for s in servers
+                                      if s.is_active and not s.default_caller_id],
         "servers": servers,
         "phones": phones,
         "calls_today": calls,

@@ -30,6 +30,12 @@ caller_id_name_validator = RegexValidator(
 caller_id_number_validator = RegexValidator(
     r"^\+?[0-9]{0,20}$", "A caller ID number is digits with an optional leading '+'."
 )
+# E.164: '+', a country code that does not start with 0, at most 15 digits in all.
+e164_validator = RegexValidator(
+    r"^\+[1-9][0-9]{6,14}$",
+    "Use the international form: '+', the country code and the number, digits only "
+    "(e.g. +15551234567).",
+)
 hostname_validator = RegexValidator(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
     r"[A-Za-z0-9])?)*$|^[0-9]{1,3}(\.[0-9]{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$",

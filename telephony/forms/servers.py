@@ -14,7 +14,8 @@ PASSWORD_FIELDS = ("ami_password", "ari_password")
 class AsteriskServerForm(forms.ModelForm):
     class Meta:
         model = AsteriskServer
-        fields = ["name", "host", "sip_bind", "sip_port", "ami_host", "ami_port", "ami_username",
+        fields = ["name", "host", "sip_bind", "sip_port", "default_caller_id", "ami_host",
+                  "ami_port", "ami_username",
                   "ami_password", "ari_scheme", "ari_host", "ari_port", "ari_username",
                   "ari_password", "ari_app", "odbc_dsn", "is_active"]
         widgets = {

@@ -1,7 +1,12 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from telephony.validators import context_name_validator, credential_validator, hostname_validator
+from telephony.validators import (
+    context_name_validator,
+    credential_validator,
+    e164_validator,
+    hostname_validator,
+)
 
 _port = [MinValueValidator(1), MaxValueValidator(65535)]
 
@@ -45,6 +50,11 @@ class AsteriskServer(models.Model):
         "SIP bind address", max_length=255, default="0.0.0.0", validators=[hostname_validator],
         help_text="The address the generated transport-udp binds to on this server.")
     sip_port = models.PositiveIntegerField("SIP port", default=5060, validators=_port)
+    default_caller_id = models.CharField(
+        "default outbound caller ID", max_length=16, blank=True, validators=[e164_validator],
+        help_text="The number customers see when no campaign sets one (E.164, e.g. "
+                  "+15551234567). Without it calls go out as the extension or Anonymous, "
+                  "which many carriers reject.")
     is_active = models.BooleanField("active", default=True)
     connection_status = models.CharField(max_length=10, choices=Status.choices,
                                          default=Status.UNKNOWN)

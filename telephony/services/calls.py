@@ -156,15 +156,33 @@ def _campaign(campaign_id: object) -> Campaign | None:
     return campaign
 
 
-def _caller_id(campaign: Campaign | None, phone: Phone) -> str | None:
-    source = campaign if campaign and (campaign.caller_id_name or campaign.caller_id_number) \
-        else phone
+def _caller_id(campaign: Campaign | None, phone: Phone, *, internal: bool = False) -> str | None:
+    """The CallerID of the Originate: shown on the agent's phone, and what the customer sees.
+
+    A colleague's extension sees the phone's own caller ID. Outside numbers see the campaign's,
+    else the server's default outbound caller ID: without one the carrier gets the phone's
+    internal identity or "Anonymous", which many carriers reject."""
+    if internal:
+        source = phone
+    elif campaign and (campaign.caller_id_name or campaign.caller_id_number):
+        source = campaign
+    elif phone.server.default_caller_id:
+        return f"<{phone.server.default_caller_id}>"
+    else:
+        source = phone
     name, number = source.caller_id_name, source.caller_id_number
     if name and number:
         return f'"{name}" <{number}>'
     if number:
         return f"<{number}>"
     return f'"{name}"' if name else None
+
+
+def outbound_caller_id(*, phone: Phone, campaign: Campaign | None = None) -> str:
+    """The number a customer sees when this phone calls out (the agent panel shows it)."""
+    if campaign and campaign.caller_id_number:
+        return campaign.caller_id_number
+    return phone.server.default_caller_id or phone.caller_id_number or ""
 
 
 def own_phone(user: Any) -> Phone:
@@ -208,7 +226,8 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
     try:
         AmiClient(ami_config_for(phone.server)).originate(
             channel=f"PJSIP/{phone.extension}", context=phone.context, exten=exten, priority=1,
-            caller_id=_caller_id(campaign, phone), timeout_ms=ORIGINATE_TIMEOUT_MS,
+            caller_id=_caller_id(campaign, phone, internal=exten.isdigit()),
+            timeout_ms=ORIGINATE_TIMEOUT_MS,
             variables={CALL_ID_VARIABLE: str(call.id)}, action_id=str(call.id))
     except AmiError as exc:
         if exc.maybe_sent:

@@ -28,6 +28,7 @@ from telephony.asterisk.realtime_dialplan import dialplan_sync_context, dialplan
 from telephony.models.carriers import Carrier
 from telephony.models.dialplan import DialplanContext, DialplanExtension
 from telephony.models.phones import Phone
+from telephony.services.call_events import CALL_ID_VARIABLE
 
 # Priorities are parked above this while a pattern is renumbered, so UNIQUE(context, pattern,
 # priority) never sees two steps on one number mid-way.
@@ -272,6 +273,13 @@ def outbound_steps(carrier: Carrier) -> list[tuple[str, str]]:
     steps = []
     if carrier.caller_id_number:
         steps.append(("Set", f"CALLERID(num)={carrier.caller_id_number}"))
+    elif carrier.server.default_caller_id:
+        # A call dialled on a softphone carries the phone's identity ("Agent 7101" <7101>);
+        # calls the app originates (they carry our call id) already have the right one.
+        default = carrier.server.default_caller_id
+        steps.append(("ExecIf", f'$["${{{CALL_ID_VARIABLE}}}" = ""]?'
+                                f"Set(CALLERID(num)={default})"))
+        steps.append(("ExecIf", f'$["${{{CALL_ID_VARIABLE}}}" = ""]?Set(CALLERID(name)=)'))
     if carrier.max_channels:
         # GROUP_COUNT counts this call too: more than max_channels means one too many.
         steps.append(("Set", f"GROUP({CARRIER_GROUP_CATEGORY})={trunk}"))

@@ -8,7 +8,7 @@ from telephony.models import AsteriskServer
 
 _FIELDS = {"name", "host", "sip_bind", "sip_port", "ami_host", "ami_port", "ami_username",
            "ami_password", "ari_scheme", "ari_host", "ari_port", "ari_username", "ari_password",
-           "ari_app", "odbc_dsn", "is_active"}
+           "ari_app", "odbc_dsn", "is_active", "default_caller_id"}
 _PASSWORDS = ("ami_password", "ari_password")
 
 

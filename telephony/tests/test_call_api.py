@@ -792,3 +792,25 @@ def test_it_refuses_a_transfer_to_a_phone_asterisk_cannot_reach(agent_client, ag
     assert fake_ami.actions_named("BlindTransfer") == []
     call.refresh_from_db()
     assert call.is_live and call.transferred_to == ""
+
+
+def test_without_a_campaign_the_servers_default_caller_id_is_sent(agent_client, agent_phone,
+                                                                   fake_ami):
+    agent_phone.server.default_caller_id = "+15550100200"
+    agent_phone.server.save()
+
+    response = post_json(agent_client, "call_originate", {"phone_number": "+15551234567"})
+
+    assert response.status_code == 201
+    assert fake_ami.actions_named("Originate")[0]["CallerID"] == "<+15550100200>"
+
+
+def test_a_call_to_a_colleague_shows_the_phones_own_caller_id(agent_client, agent_phone,
+                                                              other_phone, fake_ami):
+    agent_phone.server.default_caller_id = "+15550100200"
+    agent_phone.server.save()
+
+    response = post_json(agent_client, "call_originate", {"phone_number": "1002"})
+
+    assert response.status_code == 201
+    assert fake_ami.actions_named("Originate")[0]["CallerID"] == '"Bob" <5550001>'

@@ -92,6 +92,22 @@ def test_prefix_strip_caller_id_and_channel_limit_are_applied(server):
         + outbound("_X.", steps))
 
 
+def test_softphone_calls_get_the_servers_default_caller_id(server):
+    server.default_caller_id = "+15550100200"
+    server.save()
+    Phone.objects.create(extension="1001", name="Desk", server=server)
+    make_carrier(server)
+    dialplan_scaffold_agents()
+    # Only calls the app did not place (no AUTODIALER_CALL_ID): those already carry it.
+    steps = [
+        ("ExecIf", '$["${AUTODIALER_CALL_ID}" = ""]?Set(CALLERID(num)=+15550100200)'),
+        ("ExecIf", '$["${AUTODIALER_CALL_ID}" = ""]?Set(CALLERID(name)=)'),
+        ("Dial", "PJSIP/${EXTEN}@trunk-acme,60"),
+        ("Hangup", ""),
+    ]
+    assert table_rows() == outbound("_+X.", steps) + INTERNAL_1XXX + outbound("_X.", steps)
+
+
 def test_running_it_twice_writes_the_same_rows(server):
     Phone.objects.create(extension="1001", name="Desk", server=server)
     make_carrier(server)

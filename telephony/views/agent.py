@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from telephony.asterisk.realtime import Registration, registration_status
 from telephony.models import Call, Campaign, Phone
+from telephony.services.calls import outbound_caller_id
 from telephony.views.calls import api_view
 from users.roles import AGENT, role_required
 
@@ -102,6 +103,7 @@ def agent_panel(request: HttpRequest) -> HttpResponse:
         "phone": phone,
         "registration": registration,
         "transport": transport_label(phone.transport) if phone else "",
+        "outbound_caller_id": outbound_caller_id(phone=phone) if phone else "",
         "campaigns": Campaign.objects.filter(is_active=True).only("id", "name"),
         "calls": recent_calls(request.user),
         "api": _api_urls(),

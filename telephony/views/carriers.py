@@ -17,8 +17,11 @@ from users.roles import admin_required
 @admin_required
 def carrier_list(request):
     carriers = Carrier.objects.select_related("server").order_by("order", "name")
+    without = [c for c in carriers
+               if c.is_active and not (c.caller_id_number or c.server.default_caller_id)]
     return render(request, "telephony/carriers/carrier_list.html",
-                  {"carriers": carriers, "outbound": first_active_carrier()})
+                  {"carriers": carriers, "outbound": first_active_carrier(),
+                   "without_caller_id": without})
 
 
 @admin_required
@@ -51,6 +54,7 @@ def carrier_detail(request, pk):
     carrier = get_object_or_404(Carrier.objects.select_related("server"), pk=pk)
     return render(request, "telephony/carriers/carrier_detail.html", {
         "carrier": carrier,
+        "no_caller_id": not (carrier.caller_id_number or carrier.server.default_caller_id),
         "object_id": carrier_object_id(carrier.slug),
         "tables": carrier_rows_for(carrier).items(),
     })

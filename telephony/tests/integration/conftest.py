@@ -9,7 +9,9 @@ Fixtures (also for other suites that need a real Asterisk, e.g. ARI/Stasis tests
     its PID at the end. Exposes ``ami_host/ami_port/ami_username/ami_secret``,
     ``ari_url/ari_username/ari_password``, ``stasis_app``, ``sip_port``, ``cli(command)``,
     ``wait_for_cli(command, predicate)``, ``register(extension, secret)`` (a sipp phone
-    REGISTER with digest auth), ``sipp_uas(scenario, address=...)`` (a sipp answering calls:
+    REGISTER with digest auth), ``phone(extension, secret)`` (registered and answering),
+    ``dial(extension, secret, number)`` (a softphone dialling by itself),
+    ``sipp_uas(scenario, address=...)`` (a sipp answering calls:
     ``phone_answer``, ``carrier_answer``, ``carrier_ring_then_answer``, ``carrier_busy``,
     ``carrier_never_answer``), ``log_tail()``, ``restart()`` / ``stop()`` / ``start()``.
 
@@ -186,6 +188,13 @@ class Pbx:
         """A phone REGISTERs (digest auth) from 127.0.0.1; returns the finished sipp."""
         sipp = Sipp.register(self.instance, extension=extension, secret=secret, port=port,
                              workdir=self.root / "sipp")
+        self._sipps.append(sipp)
+        return sipp
+
+    def dial(self, extension: str, secret: str, number: str, *, talk_ms: int = 1000) -> Sipp:
+        """The softphone of `extension` dials `number` itself (not through the app)."""
+        sipp = Sipp.dial(self.instance, extension=extension, secret=secret, number=number,
+                         talk_ms=talk_ms, workdir=self.root / "sipp")
         self._sipps.append(sipp)
         return sipp
 

@@ -68,6 +68,17 @@ class Sipp:
         return sipp
 
     @classmethod
+    def dial(cls, pbx, *, extension: str, secret: str, number: str, talk_ms: int = 1000,
+             workdir: Path | None = None) -> Sipp:
+        """The softphone of `extension` dials `number` itself (digest auth), talks for
+        `talk_ms`, hangs up. Returns at once; .wait() for the end."""
+        return cls("phone_call", workdir=workdir or pbx.root / "sipp",
+                   remote=f"{LOOPBACK}:{pbx.ports.sip}",
+                   args=("-m", "1", "-s", number, "-key", "caller", extension,
+                         "-au", extension, "-ap", secret, "-d", str(talk_ms),
+                         "-recv_timeout", "10000"))
+
+    @classmethod
     def uas(cls, scenario: str, *, workdir: Path, address: str = LOOPBACK,
             port: int | None = None) -> Sipp:
         """A scenario answering calls (a phone, a carrier) until stopped."""
