@@ -1,0 +1,1 @@
+"""The autodialer engine: pacing (pure), the worker's single step, agent sessions."""
