@@ -1,17 +1,25 @@
-"""Asterisk REST Interface (ARI) client: the only module that imports requests.
+"""Asterisk REST Interface (ARI) client: the only module that imports requests and websockets.
 
 Pure Python (no Django). Every call has (connect, read) timeouts and raises AriError, never a
-requests exception.
+requests or websockets exception. `AriEvents` follows the application's events over ARI's
+WebSocket (/ari/events), with a bounded connect and a reconnect.
 """
 
 from __future__ import annotations
 
+import base64
+import json as jsonlib
 import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
+import websockets.exceptions
+from websockets.sync.client import ClientConnection, connect
 
 from telephony.asterisk.errors import AsteriskError
 
@@ -164,6 +172,175 @@ class AriClient:
     def hangup(self, channel_id: str, reason: str = "normal") -> None:
         """A channel that no longer exists raises AriError("action", status=404)."""
         self._request("DELETE", f"/channels/{_segment(channel_id)}", params={"reason": reason})
+
+    # --- what the dialer needs: channels in our Stasis application, bridges, playback ---
+    def originate_to_app(self, *, endpoint: str, channel_id: str, caller_id: str | None = None,
+                         timeout: int = 30, app_args: str = "",
+                         variables: dict[str, str] | None = None) -> dict[str, Any]:
+        """Call `endpoint`; once answered the channel enters our Stasis application (the
+        StasisStart event). `channel_id` is ours (the attempt's UUID): Asterisk refuses a
+        second channel with the same id (409), so a retried originate cannot call twice."""
+        params: dict[str, Any] = {"endpoint": endpoint, "app": self.config.app,
+                                  "channelId": channel_id, "timeout": timeout}
+        if app_args:
+            params["appArgs"] = app_args
+        if caller_id:
+            params["callerId"] = caller_id
+        _check(**params, **(variables or {}))
+        body = {"variables": dict(variables)} if variables else None
+        try:
+            return self._json("POST", "/channels", params=params, json=body)
+        except AriError as exc:
+            if exc.status == 500:
+                raise AriError("action", f"Asterisk could not create a channel to {endpoint} "
+                                         "(is the endpoint known to Asterisk?)", 500) from None
+            if exc.status == 409:
+                raise AriError("action", f"A channel with id {channel_id} already exists",
+                               409) from None
+            raise
+
+    def channel(self, channel_id: str) -> dict[str, Any]:
+        """A channel that no longer exists raises AriError("action", status=404)."""
+        return self._json("GET", f"/channels/{_segment(channel_id)}")
+
+    def bridge_create(self, *, bridge_id: str, name: str = "") -> dict[str, Any]:
+        """A mixing bridge with our id (the agent session's holding bridge)."""
+        params = {"type": "mixing", "bridgeId": bridge_id}
+        if name:
+            params["name"] = name
+        _check(**params)
+        return self._json("POST", "/bridges", params=params)
+
+    def bridge_add_channel(self, bridge_id: str, channel_id: str) -> None:
+        _check(channel=channel_id)
+        self._request("POST", f"/bridges/{_segment(bridge_id)}/addChannel",
+                      params={"channel": channel_id})
+
+    def bridge_destroy(self, bridge_id: str) -> None:
+        self._request("DELETE", f"/bridges/{_segment(bridge_id)}")
+
+    def play(self, channel_id: str, media: str, *, playback_id: str | None = None
+             ) -> dict[str, Any]:
+        """Play `media` ("sound:vm-goodbye") to a channel; returns the Playback JSON."""
+        params = {"media": media}
+        if playback_id:
+            params["playbackId"] = playback_id
+        _check(**params)
+        return self._json("POST", f"/channels/{_segment(channel_id)}/play", params=params)
+
+
+class AriEvents:
+    """The events of our Stasis application, from ARI's WebSocket.
+
+        events = AriEvents(config)
+        for event in events.follow(stop=lambda: stopping, on_connect=reconcile):
+            handle(event)
+
+    `connect()` is bounded by the config's timeout; `receive(timeout)` returns one event (a
+    dict) or None when nothing came; `follow()` reconnects after a lost connection, waiting
+    `reconnect_delays` (the last one repeats) and calling `on_connect` after each connect, so
+    the caller can reconcile what happened while it was away (GET /channels).
+    """
+
+    def __init__(self, config: AriConfig, *,
+                 reconnect_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)) -> None:
+        self.config = config
+        self.reconnect_delays = reconnect_delays
+        self._ws: ClientConnection | None = None
+        self._stack: ExitStack | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self.config.scheme == "https" else "ws"
+        query = urlencode({"app": self.config.app, "subscribeAll": "false"})
+        return f"{scheme}://{self.config.host}:{self.config.port}/ari/events?{query}"
+
+    def connect(self) -> None:
+        self.close()
+        token = base64.b64encode(
+            f"{self.config.username}:{self.config.password}".encode()).decode()
+        address = self.config.address
+        try:
+            stack = ExitStack()  # websockets wants its connection used as a context manager
+            self._ws = stack.enter_context(connect(
+                self.url, additional_headers={"Authorization": f"Basic {token}"},
+                open_timeout=self.config.timeout, close_timeout=self.config.timeout,
+                max_size=2 ** 22))
+            self._stack = stack
+        except websockets.exceptions.InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise AriError("auth", "Asterisk refused the ARI username/password",
+                               status) from None
+            raise AriError("action", f"Asterisk ARI at {address} refused the event stream "
+                                     f"(HTTP {status}; is the application name right?)",
+                           status) from None
+        except TimeoutError:
+            raise AriError("timeout", f"Asterisk ARI at {address} did not open the event "
+                                      f"stream within {self.config.timeout:g} s") from None
+        except (OSError, websockets.exceptions.WebSocketException) as exc:
+            raise AriError("unreachable", f"Cannot reach Asterisk ARI events at {address} "
+                                          f"({_network_reason(exc)})") from None
+
+    def receive(self, timeout: float | None = None) -> dict[str, Any] | None:
+        if self._ws is None:
+            raise AriError("unreachable", "The ARI event stream is not connected")
+        try:
+            frame = self._ws.recv(timeout=timeout)
+        except TimeoutError:
+            return None
+        except (OSError, websockets.exceptions.WebSocketException):
+            self.close()
+            raise AriError("unreachable", f"Asterisk ARI at {self.config.address} closed the "
+                                          "event stream") from None
+        try:
+            event = jsonlib.loads(frame)
+        except ValueError:
+            return {"type": "_Unreadable", "raw": str(frame)[:200]}
+        return event if isinstance(event, dict) else {"type": "_Unreadable",
+                                                       "raw": str(frame)[:200]}
+
+    def follow(self, *, stop: Callable[[], bool], on_connect: Callable[[], None] | None = None,
+               on_error: Callable[[AriError], None] | None = None,
+               poll: float = 0.5) -> Iterator[dict[str, Any]]:
+        failures = 0
+        while not stop():
+            if self._ws is None:
+                try:
+                    self.connect()
+                except AriError as exc:
+                    if on_error:
+                        on_error(exc)
+                    delay = self.reconnect_delays[min(failures, len(self.reconnect_delays) - 1)]
+                    failures += 1
+                    _sleep_unless(stop, delay)
+                    continue
+                failures = 0
+                if on_connect:
+                    on_connect()
+            try:
+                event = self.receive(timeout=poll)
+            except AriError as exc:
+                if on_error:
+                    on_error(exc)
+                continue
+            if event is not None:
+                yield event
+        self.close()
+
+    def close(self) -> None:
+        if self._stack is not None:
+            try:
+                self._stack.close()
+            except (OSError, websockets.exceptions.WebSocketException):
+                pass
+        self._ws = self._stack = None
+
+
+def _sleep_unless(stop: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not stop() and time.monotonic() < deadline:
+        time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
 
 
 def _reason(response: requests.Response) -> str:

@@ -1,6 +1,13 @@
 """An in-process ARI (HTTP) server answering like Asterisk 22.
 
-Routes and bodies are copied from ../shared/asterisk/transcripts/ari_*.txt.
+Routes and bodies are copied from ../shared/asterisk/transcripts/ari_*.txt. The Stasis side
+(originate into our application, bridges, playback, and the /ari/events WebSocket with its
+StasisStart / ChannelStateChange / ChannelEnteredBridge / StasisEnd / ChannelDestroyed frames) is
+written from Asterisk 22's own API description (/opt/asterisk/var/lib/asterisk/rest-api/*.json)
+and not yet checked against a recorded transcript: the real-Asterisk suite must prove it.
+
+    ari.answer(channel_id)           # the customer picks up: StasisStart
+    ari.remote_hangup(channel_id)    # the far end hangs up: StasisEnd, ChannelDestroyed
 
     with FakeAriServer() as ari:
         client = AriClient(ari.config(timeout=1))
@@ -14,9 +21,12 @@ import base64
 import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from telephony.tests.fakes.websocket import ServerSocket, accept_key
 
 ASTERISK_INFO = {
     "build": {"os": "Linux", "kernel": "6.18.44-fc-v657", "machine": "x86_64",
@@ -39,6 +49,10 @@ class FakeAriServer:
                                 "channel_ids": []},
         }
         self.channels: dict[str, dict[str, Any]] = {}
+        self.bridges: dict[str, dict[str, Any]] = {}
+        self.in_stasis: set[str] = set()
+        self.listeners: list[ServerSocket] = []
+        self.events_sent: list[dict[str, Any]] = []
         # method, path, query (dict), body (parsed JSON or None), authorization header
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(10)
@@ -68,6 +82,76 @@ class FakeAriServer:
                   **overrides}
         return AriConfig(**values)
 
+    # --- the event stream ---
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send one event, framed as Asterisk sends it, to every connected listener."""
+        full = {**event, "timestamp": _now(), "asterisk_id": ASTERISK_INFO["system"]["entity_id"],
+                "application": self.app}
+        with self._lock:
+            self.events_sent.append(full)
+            listeners = list(self.listeners)
+        text = json.dumps(full)
+        for listener in listeners:
+            listener.send_text(text)
+
+    def wait_for_listener(self, count: int = 1, timeout: float = 3.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                alive = [ws for ws in self.listeners if not ws.closed.is_set()]
+            if len(alive) >= count:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} event listener(s) did not connect in {timeout} s")
+            time.sleep(0.01)
+
+    def drop_listeners(self) -> None:
+        with self._lock:
+            listeners, self.listeners = list(self.listeners), []
+        for listener in listeners:
+            listener.drop()
+
+    # --- what the far end does ---
+    def ring(self, channel_id: str) -> None:
+        with self._lock:
+            channel = self.channels[channel_id]
+            channel["state"] = "Ringing"
+        self.emit({"type": "ChannelStateChange", "channel": dict(channel)})
+
+    def answer(self, channel_id: str) -> None:
+        """The called party answers: the channel is Up and enters our application."""
+        with self._lock:
+            channel = self.channels[channel_id]
+            channel["state"] = "Up"
+            channel["dialplan"] = {"context": "default", "exten": "s", "priority": 1,
+                                   "app_name": "Stasis", "app_data": self.app}
+            self.in_stasis.add(channel_id)
+            args = channel.pop("_app_args", "")
+        self.emit({"type": "StasisStart", "args": args.split(",") if args else [],
+                   "channel": dict(channel)})
+
+    def remote_hangup(self, channel_id: str, cause: int = 16,
+                      cause_txt: str = "Normal Clearing") -> None:
+        self._end(channel_id, cause, cause_txt)
+
+    def _end(self, channel_id: str, cause: int, cause_txt: str) -> bool:
+        with self._lock:
+            channel = self.channels.pop(channel_id, None)
+            if channel is None:
+                return False
+            left = [b for b in self.bridges.values() if channel_id in b["channels"]]
+            for bridge in left:
+                bridge["channels"].remove(channel_id)
+            was_in_stasis = channel_id in self.in_stasis
+            self.in_stasis.discard(channel_id)
+        for bridge in left:
+            self.emit({"type": "ChannelLeftBridge", "bridge": dict(bridge), "channel": channel})
+        if was_in_stasis:
+            self.emit({"type": "StasisEnd", "channel": channel})
+        self.emit({"type": "ChannelDestroyed", "cause": cause, "cause_txt": cause_txt,
+                   "tech_cause": 0, "channel": {**channel, "state": "Down"}})
+        return True
+
     def add_channel(self, channel_id: str, name: str = "PJSIP/1001-00000001") -> dict[str, Any]:
         channel = _channel(channel_id, name, "Up", "agents", "5551234", ("", ""))
         with self._lock:
@@ -93,11 +177,60 @@ class FakeAriServer:
                 return 200, list(self.channels.values())
             if method == "POST" and parts == ["channels"]:
                 return self._originate({**query, **(body or {})})
-            if method == "DELETE" and len(parts) == 2 and parts[0] == "channels":
-                if self.channels.pop(parts[1], None) is None:
-                    return 404, {"message": "Channel not found"}
+            if method == "GET" and len(parts) == 2 and parts[0] == "channels":
+                channel = self.channels.get(parts[1])
+                return (200, channel) if channel else (404, {"message": "Channel not found"})
+            if method == "POST" and len(parts) == 3 and parts[0] == "channels" \
+                    and parts[2] == "play":
+                return self._play(parts[1], query)
+            if method == "POST" and parts == ["bridges"]:
+                return self._bridge_create(query)
+            if method == "POST" and len(parts) == 3 and parts[:1] == ["bridges"] \
+                    and parts[2] == "addChannel":
+                return self._bridge_add(parts[1], query.get("channel", ""))
+            if method == "DELETE" and len(parts) == 2 and parts[0] == "bridges":
+                if self.bridges.pop(parts[1], None) is None:
+                    return 404, {"message": "Bridge not found"}
                 return 204, None
+        # Hanging up emits events: outside the lock.
+        if method == "DELETE" and len(parts) == 2 and parts[0] == "channels":
+            if not self._end(parts[1], 16, "Normal Clearing"):
+                return 404, {"message": "Channel not found"}
+            return 204, None
         return 404, {"message": "Resource not found"}
+
+    def _play(self, channel_id: str, query: dict[str, str]) -> tuple[int, Any]:
+        if channel_id not in self.channels:
+            return 404, {"message": "Channel not found"}
+        if channel_id not in self.in_stasis:
+            return 409, {"message": "Channel not in Stasis application"}
+        playback = {"id": query.get("playbackId") or f"pb-{next(self._ids)}",
+                    "media_uri": query.get("media", ""), "target_uri": f"channel:{channel_id}",
+                    "language": "en", "state": "queued"}
+        return 201, playback
+
+    def _bridge_create(self, query: dict[str, str]) -> tuple[int, Any]:
+        bridge_id = query.get("bridgeId") or f"bridge-{next(self._ids)}"
+        bridge = {"id": bridge_id, "technology": "simple_bridge", "bridge_type": "mixing",
+                  "bridge_class": "stasis", "creator": "Stasis", "name": query.get("name", ""),
+                  "channels": [], "video_mode": "talker", "creationtime": _now(),
+                  "bridgevars": {}}
+        self.bridges[bridge_id] = bridge
+        return 200, bridge
+
+    def _bridge_add(self, bridge_id: str, channel_id: str) -> tuple[int, Any]:
+        bridge = self.bridges.get(bridge_id)
+        if bridge is None:
+            return 404, {"message": "Bridge not found"}
+        if channel_id not in self.channels:
+            return 400, {"message": "Channel not found"}
+        if channel_id not in self.in_stasis:
+            return 422, {"message": "Channel not in Stasis application"}
+        bridge["channels"].append(channel_id)
+        event = {"type": "ChannelEnteredBridge", "bridge": dict(bridge, channels=list(
+            bridge["channels"])), "channel": dict(self.channels[channel_id])}
+        threading.Thread(target=self.emit, args=(event,), daemon=True).start()
+        return 204, None
 
     def _originate(self, params: dict[str, Any]) -> tuple[int, Any]:
         endpoint = params.get("endpoint", "")
@@ -105,17 +238,30 @@ class FakeAriServer:
             return 400, {"message": "Endpoint must be specified"}
         tech, _, resource = endpoint.partition("/")
         # A PJSIP endpoint Asterisk does not know cannot get a channel (ari_originate_pjsip_9999).
-        if tech.upper() != "LOCAL" and (tech, resource) not in self.endpoints:
+        # "PJSIP/5551234@trunk" dials 5551234 through the endpoint "trunk".
+        if tech.upper() != "LOCAL" and (tech, resource.rpartition("@")[2]) not in self.endpoints:
             return 500, {"error": "Allocation failed"}
         channel_id = params.get("channelId") or f"1795718528.{next(self._ids)}"
+        if channel_id in self.channels:
+            return 409, {"message": "Channel with given unique ID already exists."}
         name = (f"{endpoint}-{len(self.channels) + 4:08x};1" if tech.upper() == "LOCAL"
                 else f"{endpoint}-{len(self.channels) + 1:08x}")
         caller = params.get("callerId", "")
         cid_name, _, cid_num = caller.partition(" <")
         channel = _channel(channel_id, name, "Down", params.get("context", ""),
                            params.get("extension", ""), (cid_name, cid_num.rstrip(">")))
+        if params.get("app"):
+            if params["app"] != self.app:
+                return 400, {"message": f"Application '{params['app']}' not registered"}
+            channel["dialplan"] = {"context": "", "exten": "", "priority": 0,
+                                   "app_name": "", "app_data": ""}
+            channel["_app_args"] = params.get("appArgs", "")
         self.channels[channel_id] = channel
-        return 200, channel
+        return 200, {k: v for k, v in channel.items() if not k.startswith("_")}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
 
 
 def _channel(channel_id: str, name: str, state: str, context: str, exten: str,
@@ -156,7 +302,27 @@ def _handler_for(fake: FakeAriServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(401, {"message": "Authentication required"},
                             {"WWW-Authenticate": 'Basic realm="Asterisk REST Interface"'})
                 return
+            if url.path == "/ari/events" and self.headers.get("Upgrade", "").lower() == "websocket":
+                self._events(query)
+                return
             self._reply(*fake.route(self.command, url.path, query, body))
+
+        def _events(self, query: dict[str, str]) -> None:
+            if query.get("app") != fake.app:
+                self._reply(400, {"error": "Invalid application provided in param [app]."})
+                return
+            self.send_response(101, "Switching Protocols")
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept",
+                             accept_key(self.headers.get("Sec-WebSocket-Key", "")))
+            self.end_headers()
+            self.wfile.flush()
+            socket = ServerSocket(self.rfile, self.wfile, self.connection)
+            with fake._lock:
+                fake.listeners.append(socket)
+            socket.serve()
+            self.close_connection = True
 
         def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             data = b"" if payload is None else json.dumps(payload, indent=2).encode()
