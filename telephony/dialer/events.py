@@ -1,0 +1,230 @@
+"""What the dialer does with each ARI event of its Stasis application.
+
+`handle_event(server, event, ari)` is a plain synchronous function, like
+`services.call_events.handle_event`: the run_dialer worker calls it for every event, tests call
+it directly. Events may come twice or late (a reconnect, two workers), so each change only
+moves forward: an attempt dialing < ringing < answered < connected < an ending, a sealed
+attempt never changes, and a session that ended stays ended.
+
+Channel ids are ours: a customer leg's id is its DialAttempt's id, an agent leg's id is its
+AgentSession's id, so every event finds its row by primary key.
+
+  StasisStart of an agent leg      -> create the agent's holding bridge, put the phone in it,
+                                      the agent is ready
+  StasisStart of a customer leg    -> the longest-idle ready agent of the campaign on this
+                                      server gets it (added to the agent's bridge); none: the
+                                      customer waits, and `waiting_expire` plays the
+                                      safe-harbor message and hangs up after the grace period
+  ChannelStateChange Ringing        -> the attempt rings
+  ChannelDestroyed of a customer   -> the attempt ends with an outcome from the cause; its
+                                      agent goes to wrap-up
+  ChannelDestroyed of an agent leg -> the session ends (a customer with them is hung up)
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from telephony.asterisk.ari import AriClient, AriError
+from telephony.dialer.sessions import bridge_id_for, session_transition
+from telephony.models import AgentSession, AsteriskServer, DialAttempt
+
+Status = DialAttempt.Status
+State = AgentSession.State
+GRACE = timedelta(seconds=2)
+SAFE_HARBOR_DEFAULT = "sound:vm-goodbye"
+
+_RANK = {Status.DIALING: 0, Status.RINGING: 1, Status.ANSWERED: 2, Status.CONNECTED: 3}
+# ChannelDestroyed cause of a leg that never answered -> the attempt's outcome.
+_UNANSWERED = {17: Status.BUSY, 18: Status.NO_ANSWER, 19: Status.NO_ANSWER,
+               20: Status.NO_ANSWER, 21: Status.FAILED}
+
+
+def _id(event: dict[str, Any]) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str((event.get("channel") or {}).get("id", "")))
+    except ValueError:
+        return None  # not one of ours (a channel someone else created)
+
+
+def handle_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient, *,
+                 now: datetime | None = None) -> None:
+    channel_id = _id(event)
+    if channel_id is None:
+        return
+    now = now or timezone.now()
+    kind = event.get("type")
+    if kind == "StasisStart":
+        if AgentSession.objects.filter(pk=channel_id).exists():
+            _agent_answered(channel_id, ari, now)
+        else:
+            _customer_answered(server, channel_id, ari, now)
+    elif kind == "ChannelStateChange" and (event["channel"].get("state") == "Ringing"):
+        DialAttempt.objects.open().filter(pk=channel_id, status=Status.DIALING).update(
+            status=Status.RINGING)
+    elif kind == "ChannelDestroyed":
+        cause = event.get("cause")
+        if AgentSession.objects.filter(pk=channel_id).exists():
+            _agent_gone(channel_id, ari, now, event.get("cause_txt", ""))
+        else:
+            _customer_gone(channel_id, now, cause if isinstance(cause, int) else None,
+                           str(event.get("cause_txt", "")))
+
+
+def _agent_answered(session_id: uuid.UUID, ari: AriClient, now: datetime) -> None:
+    with transaction.atomic():
+        session = AgentSession.objects.select_for_update().get(pk=session_id)
+        if not session.is_live or session.connected_at is not None:
+            return
+        session.connected_at = now
+        session.bridge_id = bridge_id_for(session)
+        session.save(update_fields=["connected_at", "bridge_id"])
+    try:
+        ari.bridge_create(bridge_id=session.bridge_id, name=f"agent {session.agent_id}")
+        ari.bridge_add_channel(session.bridge_id, str(session_id))
+    except AriError as exc:
+        with transaction.atomic():
+            session = AgentSession.objects.select_for_update().get(pk=session_id)
+            session_transition(session, State.LOGGED_OUT, at=now,
+                               reason=f"no holding bridge: {exc.message}")
+        _quietly(ari.hangup, str(session_id))
+        return
+    with transaction.atomic():
+        session = AgentSession.objects.select_for_update().get(pk=session_id)
+        if session.is_live and session.state == State.LOGGED_OUT:
+            session_transition(session, State.READY, at=now)
+    waiting_assign(session.server, ari, now=now)
+
+
+def _customer_answered(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
+                       now: datetime) -> None:
+    with transaction.atomic():
+        attempt = DialAttempt.objects.select_for_update().filter(pk=attempt_id).first()
+        if attempt is None or attempt.closed_at or _RANK.get(attempt.status, 9) >= 2:
+            return
+        attempt.status = Status.ANSWERED
+        attempt.answered_at = now
+        attempt.ring_seconds = (now - attempt.created_at).total_seconds()
+        attempt.save(update_fields=["status", "answered_at", "ring_seconds"])
+    _connect(server, attempt_id, ari, now)
+
+
+def _connect(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
+             now: datetime) -> bool:
+    """Give an answered, waiting customer to the longest-idle ready agent, if any."""
+    with transaction.atomic():
+        attempt = DialAttempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.status != Status.ANSWERED or attempt.closed_at:
+            return False
+        # skip_locked: two workers handing out customers never wait on, or take, one agent.
+        session = (AgentSession.objects.select_for_update(skip_locked=True)
+                   .filter(campaign_id=attempt.campaign_id, server_id=server.pk,
+                           state=State.READY, ended_at__isnull=True)
+                   .order_by("idle_since").select_related("agent").first())
+        if session is None:
+            return False
+        session_transition(session, State.ON_CALL, at=now)
+        session.attempt_id = attempt.pk
+        session.save(update_fields=["attempt_id"])
+        attempt.status = Status.CONNECTED
+        attempt.connected_at = now
+        attempt.agent_id = session.agent_id
+        attempt.agent_username = session.agent.get_username() if session.agent else ""
+        attempt.save(update_fields=["status", "connected_at", "agent_id", "agent_username"])
+    try:
+        ari.bridge_add_channel(session.bridge_id, str(attempt_id))
+    except AriError as exc:
+        # The agent's bridge is gone (their phone dropped): the customer cannot be given to
+        # them. Hang the customer up; the ChannelDestroyed events end both rows honestly.
+        with transaction.atomic():
+            DialAttempt.objects.open().filter(pk=attempt_id).update(error=exc.message[:255])
+        _quietly(ari.hangup, str(attempt_id))
+        _quietly(ari.hangup, str(session.pk))
+    return True
+
+
+def waiting_assign(server: AsteriskServer, ari: AriClient, *, now: datetime | None = None
+                   ) -> None:
+    """Customers waiting (oldest first) for agents who just became ready."""
+    now = now or timezone.now()
+    waiting = (DialAttempt.objects.open().filter(server_id=server.pk, status=Status.ANSWERED,
+                                                 answered_at__gt=now - GRACE)
+               .order_by("answered_at").values_list("pk", flat=True))
+    for attempt_id in list(waiting):
+        if not _connect(server, attempt_id, ari, now):
+            break
+
+
+def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | None = None,
+                   safe_harbor: str = SAFE_HARBOR_DEFAULT) -> int:
+    """Customers who answered more than the grace period ago and still have no agent: play the
+    safe-harbor message, hang up, record them abandoned. Returns how many."""
+    now = now or timezone.now()
+    expired = list(DialAttempt.objects.open().filter(
+        server_id=server.pk, status=Status.ANSWERED, answered_at__lte=now - GRACE,
+    ).values_list("pk", flat=True))
+    for attempt_id in expired:
+        with transaction.atomic():
+            changed = DialAttempt.objects.open().filter(
+                pk=attempt_id, status=Status.ANSWERED).update(status=Status.ABANDONED,
+                                                              abandoned=True)
+        if changed:
+            # The message plays and the hang-up follows; a real deployment plays the
+            # campaign's recording (safe_harbor_sound) and hangs up on PlaybackFinished.
+            _quietly(ari.play, str(attempt_id), safe_harbor)
+            _quietly(ari.hangup, str(attempt_id))
+    return len(expired)
+
+
+def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
+                   cause_text: str) -> None:
+    with transaction.atomic():
+        attempt = DialAttempt.objects.select_for_update().filter(pk=attempt_id).first()
+        if attempt is None or attempt.closed_at or attempt.ended_at:
+            return
+        attempt.ended_at = now
+        attempt.hangup_cause, attempt.hangup_cause_text = cause, cause_text[:80]
+        if attempt.ring_seconds is None:
+            attempt.ring_seconds = (now - attempt.created_at).total_seconds()
+        if attempt.status in (Status.DIALING, Status.RINGING):
+            attempt.status = _UNANSWERED.get(cause, Status.FAILED if attempt.status ==
+                                             Status.DIALING else Status.NO_ANSWER)
+        elif attempt.status == Status.ANSWERED:  # hung up while waiting for an agent
+            attempt.status, attempt.abandoned = Status.ABANDONED, True
+        elif attempt.status == Status.CONNECTED:
+            attempt.status = Status.COMPLETED
+        # A connected call stays open for its disposition; everything else is final now.
+        if attempt.status != Status.COMPLETED:
+            attempt.closed_at = now
+        attempt.save()
+        session = (AgentSession.objects.select_for_update()
+                   .filter(attempt_id=attempt_id, state=State.ON_CALL).first())
+        if session is not None:
+            session_transition(session, State.WRAP_UP, at=now)
+
+
+def _agent_gone(session_id: uuid.UUID, ari: AriClient, now: datetime, cause_text: str) -> None:
+    with transaction.atomic():
+        session = AgentSession.objects.select_for_update().get(pk=session_id)
+        if not session.is_live:
+            return
+        customer = session.attempt_id if session.state == State.ON_CALL else None
+        session_transition(session, State.LOGGED_OUT, at=now,
+                           reason=f"phone hung up ({cause_text})" if cause_text else "hung up")
+    if session.bridge_id:
+        _quietly(ari.bridge_destroy, session.bridge_id)
+    if customer:
+        _quietly(ari.hangup, str(customer))
+
+
+def _quietly(action, *args) -> None:
+    """Clean-up calls: the channel or bridge may already be gone, which is fine."""
+    try:
+        action(*args)
+    except AriError:
+        pass

@@ -1,0 +1,126 @@
+"""Agent sessions: the agent's phone is called once through ARI into our Stasis application
+and parked in a holding bridge of its own; customers are added to that bridge.
+
+Every state change goes through `session_transition`, which timestamps it in
+AgentStateChange. The ARI side effects run after the rows are written, so a failure leaves
+a row that says what happened rather than a call nobody knows about.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from telephony.asterisk.ari import AriClient, AriError
+from telephony.models import AgentSession, AgentStateChange, Campaign, PauseCode, Phone
+from telephony.services.asterisk import ari_config_for
+
+State = AgentSession.State
+AGENT_APP_ARG = "agent"
+
+
+class SessionError(Exception):
+    """A session could not start or change; `message` is for the agent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def bridge_id_for(session: AgentSession) -> str:
+    return f"agent-{session.pk}"
+
+
+def session_transition(session: AgentSession, to_state: str, *, at: datetime | None = None,
+                       pause_code: PauseCode | None = None, reason: str = "") -> None:
+    """Move `session` to `to_state` and record the change (saved; call inside a transaction
+    that holds the session row)."""
+    at = at or timezone.now()
+    from_state = session.state
+    session.state = to_state
+    session.state_since = at
+    session.pause_code = pause_code if to_state == State.PAUSED else None
+    if to_state == State.READY:
+        session.idle_since = at
+        session.attempt_id = None
+    if to_state == State.LOGGED_OUT:
+        session.ended_at = session.ended_at or at
+        session.live_agent_id = None
+        session.end_reason = session.end_reason or reason[:80]
+    session.save()
+    AgentStateChange.objects.create(session=session, from_state=from_state, to_state=to_state,
+                                    pause_code=pause_code.code if pause_code else "", at=at)
+
+
+def agent_session_start(*, agent, campaign: Campaign, ari: AriClient | None = None
+                        ) -> AgentSession:
+    """Call the agent's phone into Stasis. The session is live (and blocks a second start)
+    from here; it becomes ready when the phone answers (StasisStart)."""
+    phone = Phone.objects.active_of(agent)
+    if phone is None:
+        raise SessionError("You have no active phone to take calls on.")
+    try:
+        with transaction.atomic():
+            session = AgentSession.objects.create(agent=agent, campaign=campaign, phone=phone,
+                                                  server=phone.server, live_agent_id=agent.pk)
+            AgentStateChange.objects.create(session=session, from_state="",
+                                            to_state=State.LOGGED_OUT, at=session.started_at)
+    except IntegrityError:
+        raise SessionError("You are already in a session.") from None
+    client = ari or AriClient(ari_config_for(phone.server))
+    try:
+        client.originate_to_app(endpoint=f"PJSIP/{phone.extension}", channel_id=str(session.pk),
+                                caller_id=f"{campaign.name[:30]} <{phone.extension}>",
+                                timeout=30, app_args=AGENT_APP_ARG)
+    except AriError as exc:
+        with transaction.atomic():
+            session = AgentSession.objects.select_for_update().get(pk=session.pk)
+            session_transition(session, State.LOGGED_OUT, reason=f"phone not called: "
+                                                                 f"{exc.message}")
+        raise SessionError(f"Your phone could not be called: {exc.message}") from None
+    finally:
+        if ari is None:
+            client.close()
+    return session
+
+
+def agent_session_pause(*, session: AgentSession, pause_code: PauseCode) -> AgentSession:
+    """Ready or wrap-up -> paused. An agent on a call pauses after it (wrap-up first)."""
+    with transaction.atomic():
+        session = AgentSession.objects.select_for_update().get(pk=session.pk)
+        if session.state not in (State.READY, State.WRAP_UP, State.PAUSED):
+            raise SessionError("You can pause when you are ready or in wrap-up.")
+        session_transition(session, State.PAUSED, pause_code=pause_code)
+    return session
+
+
+def agent_session_ready(*, session: AgentSession) -> AgentSession:
+    """Paused or wrap-up -> ready (the disposition, if any, is saved first by its own form)."""
+    with transaction.atomic():
+        session = AgentSession.objects.select_for_update().get(pk=session.pk)
+        if session.state not in (State.PAUSED, State.WRAP_UP):
+            raise SessionError("Only a paused agent or one in wrap-up can become ready.")
+        if session.connected_at is None:
+            raise SessionError("Your phone has not answered yet.")
+        session_transition(session, State.READY)
+    return session
+
+
+def agent_session_stop(*, session: AgentSession, ari: AriClient | None = None) -> None:
+    """Hang up the agent's phone leg; its ChannelDestroyed ends the session. If Asterisk no
+    longer has the channel, end the session here."""
+    client = ari or AriClient(ari_config_for(session.server))
+    try:
+        client.hangup(str(session.pk))
+    except AriError as exc:
+        if exc.status != 404:
+            raise SessionError(f"Asterisk did not hang up your phone: {exc.message}") from None
+        with transaction.atomic():
+            locked = AgentSession.objects.select_for_update().get(pk=session.pk)
+            if locked.is_live:
+                session_transition(locked, State.LOGGED_OUT, reason="stopped")
+    finally:
+        if ari is None:
+            client.close()

@@ -1,0 +1,233 @@
+"""Agent sessions and customers through the dialer's ARI event handling, against the ARI fake:
+the agent's phone parked in its own bridge, a customer given to the longest-idle ready agent,
+the 2-second grace and the safe-harbor hang-up, outcomes, and events replayed twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from telephony.asterisk.ari import AriClient
+from telephony.dialer.events import handle_event, waiting_expire
+from telephony.dialer.sessions import (
+    SessionError,
+    agent_session_pause,
+    agent_session_ready,
+    agent_session_start,
+)
+from telephony.models import AgentSession, Campaign, DialAttempt, PauseCode, Phone
+from telephony.services.asterisk import ari_config_for
+from telephony.tests.call_fixtures import *  # noqa: F403
+
+pytestmark = pytest.mark.django_db
+State = AgentSession.State
+Status = DialAttempt.Status
+
+
+class Line:
+    """The ARI fake, our client to it, and the events it sent that we have handled."""
+
+    def __init__(self, fake, server) -> None:
+        self.fake, self.server = fake, server
+        self.client = AriClient(ari_config_for(server))
+        self.handled = 0
+
+    def deliver(self, *, now=None) -> None:
+        while self.handled < len(self.fake.events_sent):
+            event = self.fake.events_sent[self.handled]
+            self.handled += 1
+            handle_event(self.server, event, self.client, now=now)
+
+    def replay_all(self) -> None:
+        for event in list(self.fake.events_sent):
+            handle_event(self.server, event, self.client)
+
+
+@pytest.fixture
+def line(fake_ari, server):
+    fake_ari.endpoints[("PJSIP", "1002")] = {"technology": "PJSIP", "resource": "1002",
+                                             "state": "online", "channel_ids": []}
+    fake_ari.endpoints[("PJSIP", "trunk")] = {"technology": "PJSIP", "resource": "trunk",
+                                              "state": "online", "channel_ids": []}
+    result = Line(fake_ari, server)
+    yield result
+    result.client.close()
+
+
+@pytest.fixture
+def campaign():
+    return Campaign.objects.create(name="Spring")
+
+
+def ready_session(line, user, campaign) -> AgentSession:
+    session = agent_session_start(agent=user, campaign=campaign)
+    line.fake.answer(str(session.pk))
+    line.deliver()
+    session.refresh_from_db()
+    return session
+
+
+def customer(line, campaign, number="+15555550101") -> DialAttempt:
+    attempt = DialAttempt.objects.create(campaign_id=campaign.pk, lead_id=1,
+                                         phone_number=number, server_id=line.server.pk,
+                                         created_at=timezone.now() - timedelta(seconds=8))
+    line.client.originate_to_app(endpoint=f"PJSIP/{number}@trunk", channel_id=str(attempt.pk))
+    return attempt
+
+
+def test_starting_a_session_calls_the_agents_phone_into_stasis(line, agent, agent_phone,
+                                                               campaign):
+    session = agent_session_start(agent=agent, campaign=campaign)
+    query = line.fake.requests[-1]["query"]
+    assert (query["endpoint"], query["app"], query["channelId"]) == (
+        "PJSIP/1001", "autodialer", str(session.pk))
+    assert session.state == State.LOGGED_OUT and session.is_live
+    with pytest.raises(SessionError):
+        agent_session_start(agent=agent, campaign=campaign)
+    assert len([r for r in line.fake.requests if r["method"] == "POST"]) == 1
+
+
+def test_an_agent_without_a_phone_cannot_start(line, agent, campaign):
+    with pytest.raises(SessionError, match="no active phone"):
+        agent_session_start(agent=agent, campaign=campaign)
+    assert not AgentSession.objects.exists()
+
+
+def test_a_phone_asterisk_cannot_call_ends_the_session_with_the_reason(line, agent, server,
+                                                                       campaign):
+    Phone.objects.create(extension="1009", name="Nowhere", server=server, user=agent)
+    with pytest.raises(SessionError, match="could not be called"):
+        agent_session_start(agent=agent, campaign=campaign)
+    session = AgentSession.objects.get()
+    assert not session.is_live and "phone not called" in session.end_reason
+
+
+def test_the_answered_phone_waits_ready_in_its_own_bridge(line, agent, agent_phone, campaign):
+    session = ready_session(line, agent, campaign)
+    assert session.state == State.READY and session.idle_since is not None
+    assert line.fake.bridges[session.bridge_id]["channels"] == [str(session.pk)]
+    assert [c.to_state for c in session.state_changes.all()] == ["logged_out", "ready"]
+
+
+def test_a_customer_who_answers_joins_the_longest_idle_agent(line, agent, other_agent,
+                                                             agent_phone, other_phone,
+                                                             campaign):
+    first = ready_session(line, agent, campaign)
+    second = ready_session(line, other_agent, campaign)
+    attempt = customer(line, campaign)
+    line.fake.ring(str(attempt.pk))
+    line.deliver()
+    assert DialAttempt.objects.get(pk=attempt.pk).status == Status.RINGING
+    line.fake.answer(str(attempt.pk))
+    line.deliver()
+    attempt.refresh_from_db()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert attempt.status == Status.CONNECTED and attempt.agent_id == agent.pk
+    assert attempt.ring_seconds >= 8 and attempt.connected_at >= attempt.answered_at
+    assert (first.state, first.attempt_id) == (State.ON_CALL, attempt.pk)
+    assert second.state == State.READY
+    assert line.fake.bridges[first.bridge_id]["channels"] == [str(first.pk), str(attempt.pk)]
+
+
+def test_the_customer_hanging_up_completes_the_attempt_and_starts_wrap_up(line, agent,
+                                                                         agent_phone,
+                                                                         campaign):
+    session = ready_session(line, agent, campaign)
+    attempt = customer(line, campaign)
+    line.fake.answer(str(attempt.pk))
+    line.deliver()
+    line.fake.remote_hangup(str(attempt.pk))
+    line.deliver()
+    attempt.refresh_from_db()
+    session.refresh_from_db()
+    assert attempt.status == Status.COMPLETED and attempt.hangup_cause == 16
+    assert attempt.closed_at is None  # open for the agent's disposition
+    assert session.state == State.WRAP_UP
+    agent_session_ready(session=session)
+    session.refresh_from_db()
+    assert session.state == State.READY and session.attempt_id is None
+
+
+def test_with_no_agent_free_the_customer_waits_the_grace_then_hears_safe_harbor(line, agent,
+                                                                               agent_phone,
+                                                                               campaign):
+    session = ready_session(line, agent, campaign)
+    agent_session_pause(session=session, pause_code=PauseCode.objects.create(
+        code="break", name="Break"))
+    attempt = customer(line, campaign)
+    line.fake.answer(str(attempt.pk))
+    answered = timezone.now()
+    line.deliver(now=answered)
+    assert DialAttempt.objects.get(pk=attempt.pk).status == Status.ANSWERED
+    assert waiting_expire(line.server, line.client, now=answered + timedelta(seconds=1.5)) == 0
+    assert waiting_expire(line.server, line.client, now=answered + timedelta(seconds=2.1)) == 1
+    requests = [(r["method"], r["path"]) for r in line.fake.requests[-2:]]
+    assert requests == [("POST", f"/ari/channels/{attempt.pk}/play"),
+                        ("DELETE", f"/ari/channels/{attempt.pk}")]
+    line.deliver()
+    attempt.refresh_from_db()
+    assert attempt.status == Status.ABANDONED and attempt.abandoned
+    assert attempt.closed_at is not None and attempt.agent_id is None
+
+
+def test_an_agent_ready_within_the_grace_gets_the_waiting_customer(line, agent, agent_phone,
+                                                                  campaign):
+    session = ready_session(line, agent, campaign)
+    agent_session_pause(session=session, pause_code=PauseCode.objects.create(
+        code="break", name="Break"))
+    attempt = customer(line, campaign)
+    line.fake.answer(str(attempt.pk))
+    line.deliver()
+    agent_session_ready(session=session)
+    from telephony.dialer.events import waiting_assign
+
+    waiting_assign(line.server, line.client)
+    attempt.refresh_from_db()
+    assert attempt.status == Status.CONNECTED and not attempt.abandoned
+
+
+@pytest.mark.parametrize("cause,text,outcome", [(17, "User busy", Status.BUSY),
+                                                (19, "No answer", Status.NO_ANSWER),
+                                                (21, "Call Rejected", Status.FAILED)])
+def test_an_unanswered_call_ends_sealed_with_its_outcome(line, campaign, cause, text, outcome):
+    attempt = customer(line, campaign)
+    line.fake.remote_hangup(str(attempt.pk), cause=cause, cause_txt=text)
+    line.deliver()
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.hangup_cause) == (outcome, cause)
+    assert attempt.closed_at is not None and attempt.ring_seconds >= 8
+
+
+def test_events_replayed_change_nothing(line, agent, agent_phone, campaign):
+    session = ready_session(line, agent, campaign)
+    attempt = customer(line, campaign)
+    line.fake.answer(str(attempt.pk))
+    line.fake.remote_hangup(str(attempt.pk))
+    line.deliver()
+    before = DialAttempt.objects.get(pk=attempt.pk)
+    changes = session.state_changes.count()
+    line.replay_all()
+    after = DialAttempt.objects.get(pk=attempt.pk)
+    assert (after.status, after.ended_at, after.connected_at) == (
+        before.status, before.ended_at, before.connected_at)
+    assert session.state_changes.count() == changes
+
+
+def test_the_agent_hanging_up_ends_the_session_and_the_customer_with_them(line, agent,
+                                                                         agent_phone,
+                                                                         campaign):
+    session = ready_session(line, agent, campaign)
+    attempt = customer(line, campaign)
+    line.fake.answer(str(attempt.pk))
+    line.deliver()
+    line.fake.remote_hangup(str(session.pk))
+    line.deliver()
+    session.refresh_from_db()
+    attempt.refresh_from_db()
+    assert session.state == State.LOGGED_OUT and not session.is_live
+    assert session.live_agent_id is None and session.bridge_id not in line.fake.bridges
+    assert attempt.status == Status.COMPLETED  # the customer leg was hung up
+    agent_session_start(agent=agent, campaign=campaign)  # and the agent may start again
