@@ -125,7 +125,7 @@ def _connect(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
         session = (AgentSession.objects.select_for_update(skip_locked=True)
                    .filter(campaign_id=attempt.campaign_id, server_id=server.pk,
                            state=State.READY, ended_at__isnull=True)
-                   .order_by("idle_since").select_related("agent").first())
+                   .order_by("idle_since").first())
         if session is None:
             return False
         session_transition(session, State.ON_CALL, at=now)
@@ -134,7 +134,8 @@ def _connect(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
         attempt.status = Status.CONNECTED
         attempt.connected_at = now
         attempt.agent_id = session.agent_id
-        attempt.agent_username = session.agent.get_username() if session.agent else ""
+        # Not select_related: FOR UPDATE may not lock the nullable side of an outer join.
+        attempt.agent_username = session.agent.get_username() if session.agent_id else ""
         attempt.save(update_fields=["status", "connected_at", "agent_id", "agent_username"])
     try:
         ari.bridge_add_channel(session.bridge_id, str(attempt_id))
@@ -198,6 +199,7 @@ def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
             attempt.status, attempt.abandoned = Status.ABANDONED, True
         elif attempt.status == Status.CONNECTED:
             attempt.status = Status.COMPLETED
+            attempt.talk_seconds = max((now - attempt.connected_at).total_seconds(), 0.0)
         # A connected call stays open for its disposition; everything else is final now.
         if attempt.status != Status.COMPLETED:
             attempt.closed_at = now

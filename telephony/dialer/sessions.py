@@ -14,7 +14,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient, AriError
-from telephony.models import AgentSession, AgentStateChange, Campaign, PauseCode, Phone
+from telephony.models import (
+    AgentSession,
+    AgentStateChange,
+    Campaign,
+    DialAttempt,
+    PauseCode,
+    Phone,
+)
 from telephony.services.asterisk import ari_config_for
 
 State = AgentSession.State
@@ -52,6 +59,20 @@ def session_transition(session: AgentSession, to_state: str, *, at: datetime | N
     session.save()
     AgentStateChange.objects.create(session=session, from_state=from_state, to_state=to_state,
                                     pause_code=pause_code.code if pause_code else "", at=at)
+
+
+def attempt_seal(*, attempt_id, wrap_since: datetime, disposition: str = "",
+                 at: datetime | None = None) -> None:
+    """Close a connected attempt once its wrap-up is over: from here it is read-only."""
+    at = at or timezone.now()
+    attempt = DialAttempt.objects.select_for_update().filter(
+        pk=attempt_id, closed_at__isnull=True, status=DialAttempt.Status.COMPLETED).first()
+    if attempt is None:
+        return
+    attempt.wrap_seconds = max((at - wrap_since).total_seconds(), 0.0)
+    attempt.disposition = disposition or attempt.disposition
+    attempt.closed_at = at
+    attempt.save(update_fields=["wrap_seconds", "disposition", "closed_at"])
 
 
 def agent_session_start(*, agent, campaign: Campaign, ari: AriClient | None = None
@@ -104,6 +125,8 @@ def agent_session_ready(*, session: AgentSession) -> AgentSession:
             raise SessionError("Only a paused agent or one in wrap-up can become ready.")
         if session.connected_at is None:
             raise SessionError("Your phone has not answered yet.")
+        if session.state == State.WRAP_UP and session.attempt_id:
+            attempt_seal(attempt_id=session.attempt_id, wrap_since=session.state_since)
         session_transition(session, State.READY)
     return session
 

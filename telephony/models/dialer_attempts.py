@@ -62,6 +62,8 @@ class DialAttempt(models.Model):
     connected_at = models.DateTimeField(null=True, blank=True)  # bridged with the agent
     ended_at = models.DateTimeField(null=True, blank=True)  # the customer leg hung up
     ring_seconds = models.FloatField(null=True, blank=True)  # launch to answer or to the end
+    talk_seconds = models.FloatField(null=True, blank=True)  # connected to hang-up
+    wrap_seconds = models.FloatField(null=True, blank=True)  # the agent's wrap-up after it
     abandoned = models.BooleanField(default=False)
     amd_result = models.CharField(max_length=20, blank=True)
     agent_id = models.BigIntegerField(null=True, blank=True)

@@ -148,7 +148,10 @@ def test_the_customer_hanging_up_completes_the_attempt_and_starts_wrap_up(line, 
     assert session.state == State.WRAP_UP
     agent_session_ready(session=session)
     session.refresh_from_db()
+    attempt.refresh_from_db()
     assert session.state == State.READY and session.attempt_id is None
+    assert attempt.closed_at is not None and attempt.wrap_seconds >= 0  # sealed after wrap-up
+    assert attempt.talk_seconds >= 0
 
 
 def test_with_no_agent_free_the_customer_waits_the_grace_then_hears_safe_harbor(line, agent,
@@ -231,3 +234,29 @@ def test_the_agent_hanging_up_ends_the_session_and_the_customer_with_them(line, 
     assert session.live_agent_id is None and session.bridge_id not in line.fake.bridges
     assert attempt.status == Status.COMPLETED  # the customer leg was hung up
     agent_session_start(agent=agent, campaign=campaign)  # and the agent may start again
+
+
+def test_the_pacing_state_counts_agents_calls_and_outcomes_from_the_rows(
+        line, agent, other_agent, agent_phone, other_phone, campaign,
+        django_assert_max_num_queries):
+    from telephony.dialer.state import pacing_state_for
+
+    ready_session(line, agent, campaign)
+    busy = ready_session(line, other_agent, campaign)
+    talking = customer(line, campaign)
+    line.fake.answer(str(talking.pk))
+    line.deliver()
+    ringing = customer(line, campaign, "+15555550102")
+    busy_line = customer(line, campaign, "+15555550103")
+    line.fake.remote_hangup(str(busy_line.pk), cause=17, cause_txt="User busy")
+    line.deliver()
+    with django_assert_max_num_queries(5):
+        state = pacing_state_for(campaign)
+    busy.refresh_from_db()
+    assert (state.agents_total, state.agents_ready, state.agents_on_call) == (2, 1, 1)
+    assert (state.calls_ringing, state.calls_waiting) == (1, 0)
+    assert len(state.ring_elapsed) == 1 and state.ring_elapsed[0] >= 8
+    window = state.last_5min
+    assert (window.dialed, window.answered, window.connects, window.abandons) == (2, 1, 1, 0)
+    assert window.answer_rate == 0.5 and window.ring_mean >= 8
+    assert state.abandon_target == 0.03 and ringing.pk
