@@ -260,3 +260,33 @@ def test_the_pacing_state_counts_agents_calls_and_outcomes_from_the_rows(
     assert (window.dialed, window.answered, window.connects, window.abandons) == (2, 1, 1, 0)
     assert window.answer_rate == 0.5 and window.ring_mean >= 8
     assert state.abandon_target == 0.03 and ringing.pk
+
+
+def test_reconcile_closes_what_asterisk_no_longer_has_and_keeps_the_rest(line, agent,
+                                                                        agent_phone, campaign):
+    from telephony.dialer.reconcile import dialer_reconcile
+
+    session = ready_session(line, agent, campaign)
+    live = customer(line, campaign)
+    never_dialled = DialAttempt.objects.create(
+        campaign_id=campaign.pk, lead_id=2, phone_number="+15555550104",
+        server_id=line.server.pk, created_at=timezone.now() - timedelta(seconds=30))
+    lost = customer(line, campaign, "+15555550105")
+    line.fake.answer(str(lost.pk))
+    line.deliver()
+    line.fake.channels.pop(str(lost.pk))  # it ended while nobody listened
+    DialAttempt.objects.filter(pk__in=[lost.pk, live.pk]).update(
+        created_at=timezone.now() - timedelta(minutes=1))
+    AgentSession.objects.filter(pk=session.pk).update(
+        started_at=timezone.now() - timedelta(minutes=5))
+    result = dialer_reconcile(line.server, line.client)
+    assert (result.attempts_closed, result.sessions_ended) == (2, 0)
+    never_dialled.refresh_from_db()
+    lost.refresh_from_db()
+    live.refresh_from_db()
+    assert never_dialled.status == Status.FAILED and never_dialled.closed_at is not None
+    assert "restarted" in never_dialled.error
+    assert lost.status == Status.COMPLETED and lost.ended_at is not None  # was connected
+    assert live.is_live and live.closed_at is None
+    line.fake.channels.pop(str(session.pk))
+    assert dialer_reconcile(line.server, line.client).sessions_ended == 1

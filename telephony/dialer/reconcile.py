@@ -1,0 +1,79 @@
+"""After a restart or a lost event stream: make the rows agree with what Asterisk still has.
+
+ARI `GET /channels` lists every channel; ours are the ones whose id is an open attempt's or a
+live session's id. An open attempt Asterisk no longer has ended while nobody listened (or was
+never dialled: the worker stopped between writing the row and the originate): it is closed
+with an honest outcome. A live session whose phone leg is gone is ended. Rows Asterisk still
+has are left alone: their events will come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from telephony.asterisk.ari import AriClient
+from telephony.dialer.sessions import session_transition
+from telephony.models import AgentSession, AsteriskServer, DialAttempt
+
+Status = DialAttempt.Status
+# An attempt younger than this may be between its row and its originate in another worker.
+IN_FLIGHT = timedelta(seconds=10)
+
+
+@dataclass
+class Reconciled:
+    attempts_closed: int = 0
+    sessions_ended: int = 0
+    still_live: int = 0
+
+
+def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
+                     now: datetime | None = None) -> Reconciled:
+    """Raises AriError when Asterisk cannot be asked: then nothing is changed."""
+    now = now or timezone.now()
+    present = {channel.get("id") for channel in ari.channels()}
+    result = Reconciled()
+    attempts = DialAttempt.objects.open().filter(server_id=server.pk, ended_at__isnull=True,
+                                                 created_at__lt=now - IN_FLIGHT)
+    for attempt_id, status in attempts.values_list("pk", "status"):
+        if str(attempt_id) in present:
+            result.still_live += 1
+            continue
+        with transaction.atomic():
+            attempt = DialAttempt.objects.select_for_update().get(pk=attempt_id)
+            if attempt.closed_at or attempt.ended_at:
+                continue
+            attempt.ended_at = now
+            if status == Status.DIALING:
+                attempt.status = Status.FAILED
+                attempt.error = "Not dialled or lost before ringing (the dialer restarted)"
+            elif status == Status.RINGING:
+                attempt.status = Status.FAILED
+                attempt.error = "Ended while the dialer was not listening (outcome unknown)"
+            elif status == Status.ANSWERED:
+                attempt.status, attempt.abandoned = Status.ABANDONED, True
+                attempt.error = "Answered, ended while the dialer was not listening"
+            else:  # connected: the talk happened, its end time is unknown
+                attempt.status = Status.COMPLETED
+                attempt.error = "Ended while the dialer was not listening"
+            if attempt.status != Status.COMPLETED:
+                attempt.closed_at = now
+            attempt.save()
+            result.attempts_closed += 1
+    sessions = AgentSession.objects.filter(server=server, ended_at__isnull=True,
+                                           started_at__lt=now - IN_FLIGHT)
+    for session_id in sessions.values_list("pk", flat=True):
+        if str(session_id) in present:
+            result.still_live += 1
+            continue
+        with transaction.atomic():
+            session = AgentSession.objects.select_for_update().get(pk=session_id)
+            if session.is_live:
+                session_transition(session, AgentSession.State.LOGGED_OUT, at=now,
+                                   reason="phone leg gone (found at reconcile)")
+                result.sessions_ended += 1
+    return result
