@@ -45,6 +45,20 @@ _UNANSWERED = {17: Status.BUSY, 18: Status.NO_ANSWER, 19: Status.NO_ANSWER,
                20: Status.NO_ANSWER, 21: Status.FAILED}
 
 
+_HANDLED = frozenset({"StasisStart", "ChannelStateChange", "ChannelDestroyed"})
+
+
+def event_wanted(event: dict[str, Any]) -> bool:
+    """Could this event change a row? Decided from the event alone, without the database:
+    the worker skips the rest (ChannelVarset, Dial, bridge and playback events, ...)."""
+    kind = event.get("type")
+    if kind not in _HANDLED:
+        return False
+    if kind == "ChannelStateChange" and (event.get("channel") or {}).get("state") != "Ringing":
+        return False
+    return _id(event) is not None
+
+
 def _id(event: dict[str, Any]) -> uuid.UUID | None:
     try:
         return uuid.UUID(str((event.get("channel") or {}).get("id", "")))
@@ -54,9 +68,9 @@ def _id(event: dict[str, Any]) -> uuid.UUID | None:
 
 def handle_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient, *,
                  now: datetime | None = None) -> None:
-    channel_id = _id(event)
-    if channel_id is None:
+    if not event_wanted(event):
         return
+    channel_id = _id(event)
     now = now or timezone.now()
     kind = event.get("type")
     if kind == "StasisStart":
