@@ -5,6 +5,7 @@ from telephony.views import (
     calls,
     campaigns,
     carriers,
+    dialer,
     dialplan,
     live,
     my_phone,
@@ -26,3 +27,4 @@ urlpatterns += calls.urlpatterns
 urlpatterns += live.urlpatterns
 urlpatterns += campaigns.urlpatterns
 urlpatterns += server_checks.urlpatterns
+urlpatterns += dialer.urlpatterns

@@ -3,6 +3,7 @@ from telephony.admin import (
     calls,  # noqa: F401
     campaigns,  # noqa: F401
     carriers,  # noqa: F401
+    dialer,  # noqa: F401
     dialplan,  # noqa: F401
     phones,  # noqa: F401
     realtime,  # noqa: F401

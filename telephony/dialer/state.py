@@ -69,12 +69,22 @@ def _sd(mean: float | None, mean_of_squares: float | None) -> float:
     return math.sqrt(max(mean_of_squares - mean * mean, 0.0))
 
 
+def compliance_window_start(campaign, now: datetime) -> datetime:
+    window = getattr(campaign, "abandon_window", "")
+    if window == "30d":
+        return now - timedelta(days=30)
+    if window == "24h":
+        return now - timedelta(hours=24)
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def pacing_state_for(campaign, *, now: datetime | None = None,
                      since: datetime | None = None) -> PacingState:
-    """`since`: the start of "the campaign so far" (default: today, local time)."""
+    """`since`: the start of the `campaign` window (default: the campaign's abandon window,
+    30 days or 24 hours, as the regulator counts it; today when it has none)."""
     now = now or timezone.now()
     if since is None:
-        since = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = compliance_window_start(campaign, now)
     ready = on_call = wrap = total = 0
     talk_elapsed: list[float] = []
     wrap_elapsed: list[float] = []

@@ -290,3 +290,33 @@ def test_reconcile_closes_what_asterisk_no_longer_has_and_keeps_the_rest(line, a
     assert live.is_live and live.closed_at is None
     line.fake.channels.pop(str(session.pk))
     assert dialer_reconcile(line.server, line.client).sessions_ended == 1
+
+
+def test_supervisors_see_the_campaigns_live_numbers(line, agent, agent_phone, campaign,
+                                                    supervisor, client):
+    from django.urls import reverse
+
+    session = ready_session(line, agent, campaign)
+    agent_session_pause(session=session, pause_code=PauseCode.objects.create(
+        code="lunch", name="Lunch"))
+    waiting = customer(line, campaign)
+    line.fake.answer(str(waiting.pk))
+    line.deliver()
+    customer(line, campaign, "+15555550106")
+    client.force_login(supervisor)
+    response = client.get(reverse("telephony:campaign_dialer_live", args=[campaign.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-agents="Paused">1<' in page and 'data-agents="Ready">0<' in page
+    assert 'id="calls-ringing">1<' in page and 'id="calls-waiting">1<' in page
+
+
+def test_agents_and_outsiders_may_not_see_the_live_numbers(client, agent, outsider, campaign):
+    from django.urls import reverse
+
+    url = reverse("telephony:campaign_dialer_live", args=[campaign.pk])
+    for user in (agent, outsider):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+    client.logout()
+    assert client.get(url).status_code == 302

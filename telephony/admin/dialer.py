@@ -1,0 +1,53 @@
+"""Django admin for the dialer: pause codes (the admin's list), and read-only views of the
+agent sessions and the compliance ledger."""
+
+from django.contrib import admin
+
+from telephony.models import AgentSession, AgentStateChange, DialAttempt, PauseCode
+
+
+@admin.register(PauseCode)
+class PauseCodeAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "code")
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """What happened is recorded by the dialer; editing it by hand would make reports lie."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AgentSession)
+class AgentSessionAdmin(_ReadOnly):
+    list_display = ("started_at", "agent", "campaign", "state", "pause_code", "ended_at",
+                    "end_reason")
+    list_filter = ("state", "campaign")
+    search_fields = ("agent__username", "id")
+    list_select_related = ("agent", "campaign", "pause_code")
+
+
+@admin.register(AgentStateChange)
+class AgentStateChangeAdmin(_ReadOnly):
+    list_display = ("at", "session", "from_state", "to_state", "pause_code")
+    list_filter = ("to_state",)
+    list_select_related = ("session", "session__agent", "session__campaign")
+
+
+@admin.register(DialAttempt)
+class DialAttemptAdmin(_ReadOnly):
+    """The ledger is append-only: the database refuses changes to sealed rows anyway."""
+
+    list_display = ("created_at", "phone_number", "campaign_id", "status", "abandoned",
+                    "agent_username", "ring_seconds", "disposition", "carrier_name")
+    list_filter = ("status", "abandoned")
+    search_fields = ("phone_number", "id", "agent_username")
+    date_hierarchy = "created_at"
