@@ -320,3 +320,43 @@ def test_agents_and_outsiders_may_not_see_the_live_numbers(client, agent, outsid
         assert client.get(url).status_code == 403
     client.logout()
     assert client.get(url).status_code == 302
+
+
+def test_an_agent_starts_pauses_readies_and_ends_a_session_from_the_page(
+        line, agent, agent_phone, campaign, client):
+    from django.urls import reverse
+
+    PauseCode.objects.create(code="lunch", name="Lunch")
+    client.force_login(agent)
+    assert "Start a session" in client.get(reverse("telephony:agent_dialer")).content.decode()
+    client.post(reverse("telephony:agent_dialer_start"),
+                {"campaign": campaign.pk})
+    session = AgentSession.objects.get(agent=agent)
+    line.fake.answer(str(session.pk))
+    line.deliver()
+    code = PauseCode.objects.get().pk
+    client.post(reverse("telephony:agent_dialer_pause"), {"pause_code": code})
+    session.refresh_from_db()
+    assert session.state == State.PAUSED and session.pause_code.code == "lunch"
+    client.post(reverse("telephony:agent_dialer_ready"))
+    session.refresh_from_db()
+    assert session.state == State.READY
+    page = client.get(reverse("telephony:agent_dialer")).content.decode()
+    assert 'id="session-state">Ready<' in page
+    client.post(reverse("telephony:agent_dialer_stop"))
+    line.deliver()
+    session.refresh_from_db()
+    assert not session.is_live
+
+
+def test_only_agents_use_the_session_page_and_only_by_post(client, supervisor, agent):
+    from django.urls import reverse
+
+    client.force_login(supervisor)
+    assert client.get(reverse("telephony:agent_dialer")).status_code == 403
+    assert client.post(reverse("telephony:agent_dialer_start")).status_code == 403
+    client.force_login(agent)
+    assert client.get(reverse("telephony:agent_dialer_stop")).status_code == 405
+    response = client.post(reverse("telephony:agent_dialer_ready"),
+                           follow=True)
+    assert "not in a session" in response.content.decode()
