@@ -15,7 +15,11 @@ AgentSession's id, so every event finds its row by primary key.
                                       server gets it (added to the agent's bridge); none: the
                                       customer waits, and `waiting_expire` plays the
                                       safe-harbor message and hangs up after the grace period
-  ChannelStateChange Ringing        -> the attempt rings
+  ChannelStateChange Ringing,
+  Dial RINGING                     -> the attempt rings
+  Dial BUSY / NOANSWER / ...       -> how a call that never answered ended (its
+                                      ChannelDestroyed then closes it)
+  PlaybackFinished (safe harbor)   -> hang the abandoned customer up
   ChannelDestroyed of a customer   -> the attempt ends with an outcome from the cause; its
                                       agent goes to wrap-up
   ChannelDestroyed of an agent leg -> the session ends (a customer with them is hung up)
@@ -38,6 +42,7 @@ Status = DialAttempt.Status
 State = AgentSession.State
 GRACE = timedelta(seconds=2)
 SAFE_HARBOR_DEFAULT = "sound:vm-goodbye"
+SAFE_HARBOR_LONGEST = timedelta(seconds=30)
 
 _RANK = {Status.DIALING: 0, Status.RINGING: 1, Status.ANSWERED: 2, Status.CONNECTED: 3}
 # ChannelDestroyed cause of a leg that never answered -> the attempt's outcome.
@@ -45,7 +50,15 @@ _UNANSWERED = {17: Status.BUSY, 18: Status.NO_ANSWER, 19: Status.NO_ANSWER,
                20: Status.NO_ANSWER, 21: Status.FAILED}
 
 
-_HANDLED = frozenset({"StasisStart", "ChannelStateChange", "ChannelDestroyed"})
+_HANDLED = frozenset({"StasisStart", "ChannelStateChange", "ChannelDestroyed", "Dial",
+                      "PlaybackFinished"})
+# Dial events about a leg we originated carry it as `peer`; their dialstatus says how a call
+# that never answered ended (a Local or some trunk legs end with cause 0 "Unknown", see
+# tests/fakes/transcripts/ari_stasis_local.txt).
+_DIALSTATUS = {"RINGING": Status.RINGING, "BUSY": Status.BUSY, "NOANSWER": Status.NO_ANSWER,
+               "CONGESTION": Status.FAILED, "CHANUNAVAIL": Status.FAILED,
+               "CANCEL": Status.NO_ANSWER}
+SAFE_HARBOR_PLAYBACK = "safeharbor-"
 
 
 def event_wanted(event: dict[str, Any]) -> bool:
@@ -56,23 +69,39 @@ def event_wanted(event: dict[str, Any]) -> bool:
         return False
     if kind == "ChannelStateChange" and (event.get("channel") or {}).get("state") != "Ringing":
         return False
+    if kind == "Dial" and event.get("dialstatus") not in _DIALSTATUS:
+        return False
+    if kind == "PlaybackFinished":
+        return str((event.get("playback") or {}).get("id", "")).startswith(SAFE_HARBOR_PLAYBACK)
     return _id(event) is not None
 
 
 def _id(event: dict[str, Any]) -> uuid.UUID | None:
+    holder = event.get("peer") if event.get("type") == "Dial" else event.get("channel")
     try:
-        return uuid.UUID(str((event.get("channel") or {}).get("id", "")))
+        return uuid.UUID(str((holder or {}).get("id", "")))
     except ValueError:
-        return None  # not one of ours (a channel someone else created)
+        return None  # not one of ours (a channel someone else created, a Local ";2" leg)
 
 
 def handle_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient, *,
                  now: datetime | None = None) -> None:
     if not event_wanted(event):
         return
-    channel_id = _id(event)
     now = now or timezone.now()
     kind = event.get("type")
+    if kind == "PlaybackFinished":  # the safe-harbor message has played: hang up
+        target = str(event["playback"].get("target_uri", ""))
+        if target.startswith("channel:"):
+            _quietly(ari.hangup, target.removeprefix("channel:"))
+        return
+    channel_id = _id(event)
+    if kind == "Dial":
+        status = _DIALSTATUS[event["dialstatus"]]
+        live = (Status.DIALING,) if status == Status.RINGING else (Status.DIALING,
+                                                                   Status.RINGING)
+        DialAttempt.objects.open().filter(pk=channel_id, status__in=live).update(status=status)
+        return
     if kind == "StasisStart":
         if AgentSession.objects.filter(pk=channel_id).exists():
             _agent_answered(channel_id, ari, now)
@@ -189,10 +218,18 @@ def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | No
                 pk=attempt_id, status=Status.ANSWERED).update(status=Status.ABANDONED,
                                                               abandoned=True)
         if changed:
-            # The message plays and the hang-up follows; a real deployment plays the
-            # campaign's recording (safe_harbor_sound) and hangs up on PlaybackFinished.
-            _quietly(ari.play, str(attempt_id), safe_harbor)
-            _quietly(ari.hangup, str(attempt_id))
+            # Hang up once the message has played (PlaybackFinished); at once if it cannot.
+            try:
+                ari.play(str(attempt_id), safe_harbor,
+                         playback_id=f"{SAFE_HARBOR_PLAYBACK}{attempt_id}")
+            except AriError:
+                _quietly(ari.hangup, str(attempt_id))
+    # A message that never finished (Asterisk lost the playback): do not keep the line.
+    stuck = DialAttempt.objects.open().filter(
+        server_id=server.pk, status=Status.ABANDONED, ended_at__isnull=True,
+        answered_at__lte=now - SAFE_HARBOR_LONGEST).values_list("pk", flat=True)
+    for attempt_id in list(stuck):
+        _quietly(ari.hangup, str(attempt_id))
     return len(expired)
 
 
@@ -209,6 +246,7 @@ def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
         if attempt.status in (Status.DIALING, Status.RINGING):
             attempt.status = _UNANSWERED.get(cause, Status.FAILED if attempt.status ==
                                              Status.DIALING else Status.NO_ANSWER)
+        # busy / no answer / failed already came with the Dial event: keep them
         elif attempt.status == Status.ANSWERED:  # hung up while waiting for an agent
             attempt.status, attempt.abandoned = Status.ABANDONED, True
         elif attempt.status == Status.CONNECTED:

@@ -20,6 +20,7 @@ from telephony.dialer.sessions import (
 from telephony.models import AgentSession, Campaign, DialAttempt, PauseCode, Phone
 from telephony.services.asterisk import ari_config_for
 from telephony.tests.call_fixtures import *  # noqa: F403
+from telephony.tests.fakes import wait_until
 
 pytestmark = pytest.mark.django_db
 State = AgentSession.State
@@ -167,9 +168,12 @@ def test_with_no_agent_free_the_customer_waits_the_grace_then_hears_safe_harbor(
     assert DialAttempt.objects.get(pk=attempt.pk).status == Status.ANSWERED
     assert waiting_expire(line.server, line.client, now=answered + timedelta(seconds=1.5)) == 0
     assert waiting_expire(line.server, line.client, now=answered + timedelta(seconds=2.1)) == 1
-    requests = [(r["method"], r["path"]) for r in line.fake.requests[-2:]]
-    assert requests == [("POST", f"/ari/channels/{attempt.pk}/play"),
-                        ("DELETE", f"/ari/channels/{attempt.pk}")]
+    assert (line.fake.requests[-1]["method"], line.fake.requests[-1]["path"]) == (
+        "POST", f"/ari/channels/{attempt.pk}/play")
+    wait_until(lambda: any(e["type"] == "PlaybackFinished" for e in line.fake.events_sent))
+    line.deliver()  # the message has played: now the hang-up
+    assert (line.fake.requests[-1]["method"], line.fake.requests[-1]["path"]) == (
+        "DELETE", f"/ari/channels/{attempt.pk}")
     line.deliver()
     attempt.refresh_from_db()
     assert attempt.status == Status.ABANDONED and attempt.abandoned

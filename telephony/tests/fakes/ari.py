@@ -3,8 +3,13 @@
 Routes and bodies are copied from ../shared/asterisk/transcripts/ari_*.txt. The Stasis side
 (originate into our application, bridges, playback, and the /ari/events WebSocket with its
 StasisStart / ChannelStateChange / ChannelEnteredBridge / StasisEnd / ChannelDestroyed frames) is
-written from Asterisk 22's own API description (/opt/asterisk/var/lib/asterisk/rest-api/*.json)
-and not yet checked against a recorded transcript: the real-Asterisk suite must prove it.
+checked against transcripts/ari_stasis_local.txt, recorded from a real Asterisk 22.10.1
+(Local channels into Stasis: answered, busy, ring-out, hung up by us, a bridge, a playback).
+What that recording showed and the fake follows: the originated channel's progress comes as
+Dial events with the channel as `peer` (dialstatus "", RINGING, ANSWER, BUSY, ...); StasisStart's
+channel has app_name "Stasis" and app_data "<app>,<args>"; a far-end hang-up in a bridge is
+ChannelHangupRequest, ChannelLeftBridge, StasisEnd, ChannelDestroyed; playback is
+PlaybackStarted then PlaybackFinished; DELETE /bridges sends BridgeDestroyed.
 
     ari.answer(channel_id)           # the customer picks up: StasisStart
     ari.remote_hangup(channel_id)    # the far end hangs up: StasisEnd, ChannelDestroyed
@@ -53,6 +58,7 @@ class FakeAriServer:
         self.in_stasis: set[str] = set()
         self.listeners: list[ServerSocket] = []
         self.events_sent: list[dict[str, Any]] = []
+        self.playback_seconds = 0.0  # how long a sound "plays" before PlaybackFinished
         # method, path, query (dict), body (parsed JSON or None), authorization header
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(10)
@@ -112,21 +118,28 @@ class FakeAriServer:
             listener.drop()
 
     # --- what the far end does ---
+    def _dial(self, channel: dict[str, Any], status: str) -> None:
+        self.emit({"type": "Dial", "peer": dict(channel), "dialstatus": status,
+                   "dialstring": "", "forward": ""})
+
     def ring(self, channel_id: str) -> None:
         with self._lock:
             channel = self.channels[channel_id]
             channel["state"] = "Ringing"
         self.emit({"type": "ChannelStateChange", "channel": dict(channel)})
+        self._dial(channel, "RINGING")
 
     def answer(self, channel_id: str) -> None:
         """The called party answers: the channel is Up and enters our application."""
         with self._lock:
             channel = self.channels[channel_id]
             channel["state"] = "Up"
-            channel["dialplan"] = {"context": "default", "exten": "s", "priority": 1,
-                                   "app_name": "Stasis", "app_data": self.app}
-            self.in_stasis.add(channel_id)
             args = channel.pop("_app_args", "")
+            channel["dialplan"] = {**channel["dialplan"], "app_name": "Stasis",
+                                   "app_data": ",".join([self.app, *([args] if args else [])])}
+            self.in_stasis.add(channel_id)
+        self.emit({"type": "ChannelStateChange", "channel": dict(channel)})
+        self._dial(channel, "ANSWER")
         self.emit({"type": "StasisStart", "args": args.split(",") if args else [],
                    "channel": dict(channel)})
 
@@ -144,6 +157,10 @@ class FakeAriServer:
                 bridge["channels"].remove(channel_id)
             was_in_stasis = channel_id in self.in_stasis
             self.in_stasis.discard(channel_id)
+        if not was_in_stasis:  # never answered: Dial says how it ended
+            self._dial(channel, _DIALSTATUS.get(cause, "CONGESTION"))
+        self.emit({"type": "ChannelHangupRequest", "cause": cause, "soft": False,
+                   "channel": channel})
         for bridge in left:
             self.emit({"type": "ChannelLeftBridge", "bridge": dict(bridge), "channel": channel})
         if was_in_stasis:
@@ -189,8 +206,11 @@ class FakeAriServer:
                     and parts[2] == "addChannel":
                 return self._bridge_add(parts[1], query.get("channel", ""))
             if method == "DELETE" and len(parts) == 2 and parts[0] == "bridges":
-                if self.bridges.pop(parts[1], None) is None:
+                bridge = self.bridges.pop(parts[1], None)
+                if bridge is None:
                     return 404, {"message": "Bridge not found"}
+                threading.Thread(target=self.emit, args=(
+                    {"type": "BridgeDestroyed", "bridge": bridge},), daemon=True).start()
                 return 204, None
         # Hanging up emits events: outside the lock.
         if method == "DELETE" and len(parts) == 2 and parts[0] == "channels":
@@ -207,7 +227,13 @@ class FakeAriServer:
         playback = {"id": query.get("playbackId") or f"pb-{next(self._ids)}",
                     "media_uri": query.get("media", ""), "target_uri": f"channel:{channel_id}",
                     "language": "en", "state": "queued"}
+        threading.Thread(target=self._play_out, args=(dict(playback),), daemon=True).start()
         return 201, playback
+
+    def _play_out(self, playback: dict[str, Any]) -> None:
+        self.emit({"type": "PlaybackStarted", "playback": {**playback, "state": "playing"}})
+        time.sleep(self.playback_seconds)
+        self.emit({"type": "PlaybackFinished", "playback": {**playback, "state": "done"}})
 
     def _bridge_create(self, query: dict[str, str]) -> tuple[int, Any]:
         bridge_id = query.get("bridgeId") or f"bridge-{next(self._ids)}"
@@ -253,11 +279,17 @@ class FakeAriServer:
         if params.get("app"):
             if params["app"] != self.app:
                 return 400, {"message": f"Application '{params['app']}' not registered"}
-            channel["dialplan"] = {"context": "", "exten": "", "priority": 0,
-                                   "app_name": "", "app_data": ""}
+            exten, _, context = resource.partition("@") if tech.upper() == "LOCAL" else ("s", "",
+                                                                                          "default")
+            channel["dialplan"] = {"context": context, "exten": exten, "priority": 1,
+                                   "app_name": "AppDial2", "app_data": "(Outgoing Line)"}
             channel["_app_args"] = params.get("appArgs", "")
         self.channels[channel_id] = channel
         return 200, {k: v for k, v in channel.items() if not k.startswith("_")}
+
+
+# The hang-up cause of a leg that never answered -> the dialstatus of its Dial event.
+_DIALSTATUS = {17: "BUSY", 18: "NOANSWER", 19: "NOANSWER", 21: "CONGESTION", 16: "CANCEL"}
 
 
 def _now() -> str:
