@@ -51,6 +51,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) scripts/check_imports.py
 
 test: $(STAMP) lint
 	$(call ensure_os_packages,$(TEST_PACKAGES))

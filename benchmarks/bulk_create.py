@@ -44,8 +44,8 @@ def ensure_database() -> None:
 
 
 def clean(first: int, last: int) -> None:
-    from telephony.asterisk.realtime import extensions_unsync
     from telephony.models import AsteriskServer, Phone
+    from telephony.realtime.phones import extensions_unsync
 
     extensions = [str(number) for number in range(first, last + 1)]
     extensions_unsync(extensions)

@@ -4,7 +4,8 @@ ps_* rows follow; the bulk delete action too (a queryset delete would leave rows
 from django import forms
 from django.contrib import admin
 
-from telephony.forms.phones import agents_queryset, codecs_problem
+from telephony.asterisk.values import codecs_problem
+from telephony.forms.phones import agents_queryset
 from telephony.models import Phone
 
 

@@ -2,7 +2,7 @@
 
 ps_contacts is Asterisk's own (it writes a row on every REGISTER), so it is read-only.
 Rows of an extension are rewritten from its Phone on each save; columns the Phone does not
-manage (everything but the ones in telephony/asterisk/realtime.py) keep what is set here.
+manage (everything but the ones in telephony/realtime/phones.py) keep what is set here.
 """
 
 from django.contrib import admin

@@ -17,8 +17,8 @@ def preselect_only_server(field: forms.ModelChoiceField) -> None:
 def known_contexts() -> list[str]:
     """The dialplan contexts Asterisk has: the Dialplan page's contexts and the ones the
     generated extensions.conf always defines (`agents`, and the carriers' inbound context)."""
-    from telephony.asterisk.realtime_carriers import inbound_context
     from telephony.models import DialplanContext
+    from telephony.realtime.carriers import inbound_context
 
     names = {"agents", inbound_context()}
     names.update(DialplanContext.objects.values_list("name", flat=True))

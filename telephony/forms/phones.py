@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from telephony.asterisk.realtime import MIN_TYPED_SECRET_LENGTH, secret_problem
+from telephony.asterisk.values import CODEC_CHOICES, MIN_TYPED_SECRET_LENGTH, secret_problem
 from telephony.forms.common import (
     choices_with_current,
     known_contexts,
@@ -18,42 +18,14 @@ from telephony.forms.common import (
 )
 from telephony.models import AsteriskServer, Phone
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
-from telephony.services.phones import CSV_MAX_BYTES, MAX_BULK
+from telephony.services.phone_csv import CSV_MAX_BYTES
+from telephony.services.phones import MAX_BULK
 from telephony.validators import (
-    caller_id_number_validator,
     display_name_validator,
     extension_validator,
 )
 from users.models import User
 from users.roles import AGENT
-
-# Asterisk's own codec names (`core show codecs`), the ones a softphone or trunk commonly offers.
-CODEC_CHOICES = [
-    ("ulaw", "G.711 µ-law (ulaw)"),
-    ("alaw", "G.711 A-law (alaw)"),
-    ("g722", "G.722 wideband (g722)"),
-    ("g729", "G.729 (g729)"),
-    ("gsm", "GSM (gsm)"),
-    ("opus", "Opus (opus)"),
-    ("ilbc", "iLBC (ilbc)"),
-    ("speex", "Speex (speex)"),
-    ("g726", "G.726 (g726)"),
-    ("slin", "Signed linear 8 kHz (slin)"),
-    ("h264", "H.264 video (h264)"),
-    ("vp8", "VP8 video (vp8)"),
-]
-CODEC_NAMES = frozenset(name for name, _label in CODEC_CHOICES)
-
-
-def codecs_problem(codecs: list[str]) -> str | None:
-    unknown = [codec for codec in codecs if codec not in CODEC_NAMES]
-    if unknown:
-        return (f"Unknown codec {', '.join(unknown)}; use Asterisk codec names: "
-                f"{', '.join(sorted(CODEC_NAMES))}.")
-    if not codecs:
-        return "Choose at least one codec."
-    return None
-
 
 CONTEXT_HELP = ("The dialplan context calls from this phone start in: the Dialplan page's "
                 "contexts and the ones the generated extensions.conf defines.")
@@ -239,74 +211,3 @@ class PhoneImportForm(forms.Form):
                 f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is 2 MB "
                 "(10,000 rows). Split it into several files.")
         return upload
-
-
-class PhoneCsvRowForm(forms.Form):
-    """One CSV row's own values; the import service resolves server/user names and conflicts."""
-
-    extension = forms.CharField(validators=[extension_validator])
-    name = forms.CharField(max_length=80, validators=[display_name_validator])
-    server = forms.CharField(max_length=100)
-    context = forms.CharField(max_length=40, required=False)
-    codecs = forms.CharField(max_length=200, required=False)
-    transport = forms.CharField(max_length=40, required=False)
-    max_contacts = forms.IntegerField(required=False,
-                                      validators=[MinValueValidator(1), MaxValueValidator(20)])
-    caller_id_name = forms.CharField(max_length=40, required=False,
-                                     validators=[display_name_validator])
-    caller_id_number = forms.CharField(max_length=21, required=False,
-                                       validators=[caller_id_number_validator])
-    user = forms.CharField(max_length=150, required=False)
-    active = forms.CharField(required=False)
-    secret = forms.CharField(max_length=64, required=False, strip=False)
-
-    TRUE = {"yes", "y", "true", "1", "active"}
-    FALSE = {"no", "n", "false", "0", "inactive"}
-
-    def __init__(self, *args, contexts: list[str] | None = None,
-                 transports: list[str] | None = None, **kwargs):
-        # The import passes the lists once for the whole file instead of a query per row.
-        super().__init__(*args, **kwargs)
-        self.contexts = known_contexts() if contexts is None else contexts
-        self.transports = known_transports() if transports is None else transports
-
-    def clean_context(self) -> str:
-        return self._one_of(self.cleaned_data["context"], self.contexts, "dialplan context")
-
-    def clean_transport(self) -> str:
-        return self._one_of(self.cleaned_data["transport"], self.transports, "transport")
-
-    @staticmethod
-    def _one_of(value: str, names: list[str], kind: str) -> str:
-        if value and value not in names:
-            raise forms.ValidationError(f"{value!r} is not a {kind} Asterisk has; use one of "
-                                        f"{', '.join(names)}.")
-        return value
-
-    def clean_codecs(self) -> str:
-        raw = self.cleaned_data["codecs"]
-        if ";" in raw:
-            raise forms.ValidationError("Separate codecs with ',' or '|', never ';'.")
-        codecs = [codec.strip().lower() for codec in raw.replace("|", ",").split(",")]
-        codecs = [codec for codec in codecs if codec]
-        if not codecs:
-            return ""
-        if problem := codecs_problem(codecs):
-            raise forms.ValidationError(problem)
-        return ",".join(codecs)
-
-    def clean_active(self) -> bool | None:
-        raw = self.cleaned_data["active"].strip().lower()
-        if not raw:
-            return None
-        if raw in self.TRUE:
-            return True
-        if raw in self.FALSE:
-            return False
-        raise forms.ValidationError("Use yes or no.")
-
-    def clean_secret(self) -> str:
-        secret = self.cleaned_data["secret"]
-        if secret and (problem := secret_problem(secret)):
-            raise forms.ValidationError(problem)
-        return secret

@@ -65,7 +65,7 @@ class Carrier(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         """Save the carrier and its realtime rows together; a changed slug drops the old ids."""
-        from telephony.asterisk.realtime_carriers import (
+        from telephony.realtime.carriers import (
             carrier_object_id,
             carrier_sync,
             carrier_unsync,
@@ -84,14 +84,19 @@ class Carrier(models.Model):
             carrier_sync(self)
 
     def delete(self, *args, **kwargs):
-        from telephony.asterisk.realtime_carriers import carrier_unsync
+        from telephony.realtime.carriers import carrier_object_ids, carrier_unsync
 
         with transaction.atomic():
-            carrier_unsync(self)
+            carrier_unsync(carrier_object_ids(self))
             return super().delete(*args, **kwargs)
+
+    @property
+    def uses_credentials(self) -> bool:
+        """The trunk authenticates with a username and password (not by address alone)."""
+        return self.auth_mode == self.AuthMode.CREDENTIALS
 
     def clean(self) -> None:
         super().clean()
         # Before the unique check: 'ACME' and 'acme' are one Asterisk id (trunk-acme), and
-        # MariaDB matches ids case-insensitively (FACTS.md).
+        # MariaDB matches ids case-insensitively (docs/asterisk-behaviour.md).
         self.slug = (self.slug or "").lower()

@@ -4,6 +4,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.urls import reverse
 
+from telephony.asterisk.values import (
+    callerid_problem,
+    format_callerid,
+    secret_generate,
+    secret_problem,
+)
 from telephony.validators import (
     caller_id_number_validator,
     context_name_validator,
@@ -24,7 +30,8 @@ class PhoneQuerySet(models.QuerySet):
     def delete(self):
         """Bulk deletes remove the realtime rows too: a deleted phone must stop registering
         even when it goes by `Phone.objects.filter(...).delete()` rather than `phone.delete()`."""
-        from telephony.asterisk.realtime import extensions_unsync
+        # Imported here: telephony.realtime sits above the models and imports them.
+        from telephony.realtime.phones import extensions_unsync
 
         with transaction.atomic():
             extensions_unsync(list(self.values_list("extension", flat=True)))
@@ -71,7 +78,7 @@ class Phone(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         """Save the phone and write its realtime rows in one transaction (all or nothing)."""
-        from telephony.asterisk.realtime import phone_sync, secret_generate
+        from telephony.realtime.phones import phone_sync
 
         if not self.secret:
             self.secret = secret_generate()
@@ -96,15 +103,13 @@ class Phone(models.Model):
 
     def delete(self, *args, **kwargs):
         """Delete the phone, its realtime rows and its leftover ps_contacts together."""
-        from telephony.asterisk.realtime import phone_unsync
+        from telephony.realtime.phones import phone_unsync
 
         with transaction.atomic():
             phone_unsync(self.extension)
             return super().delete(*args, **kwargs)
 
     def clean(self) -> None:
-        from telephony.asterisk.realtime import callerid_problem, secret_problem
-
         super().clean()
         if self.secret and (problem := secret_problem(self.secret)):
             raise ValidationError({"secret": problem})
@@ -118,6 +123,4 @@ class Phone(models.Model):
     @property
     def callerid(self) -> str | None:
         """The endpoint's callerid column as Asterisk will read it."""
-        from telephony.asterisk.realtime import format_callerid
-
         return format_callerid(self.caller_id_name, self.caller_id_number)

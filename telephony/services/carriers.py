@@ -1,5 +1,5 @@
 """Carrier (SIP trunk) write paths. `Carrier.save()` and `delete()` write and remove the realtime
-rows in the same transaction as the carrier itself (telephony/asterisk/realtime_carriers.py)."""
+rows in the same transaction as the carrier itself (telephony/realtime/carriers.py)."""
 
 from __future__ import annotations
 

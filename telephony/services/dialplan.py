@@ -23,11 +23,11 @@ from telephony.asterisk.dialplan_syntax import (
     validate_context_name,
     validate_pattern,
 )
-from telephony.asterisk.realtime_carriers import carrier_object_id
-from telephony.asterisk.realtime_dialplan import dialplan_sync_context, dialplan_unsync_context
 from telephony.models.carriers import Carrier
 from telephony.models.dialplan import DialplanContext, DialplanExtension
 from telephony.models.phones import Phone
+from telephony.realtime.carriers import carrier_object_id
+from telephony.realtime.dialplan import dialplan_sync_context, dialplan_unsync_context
 from telephony.services.call_events import CALL_ID_VARIABLE
 
 # Priorities are parked above this while a pattern is renumbered, so UNIQUE(context, pattern,

@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from telephony.asterisk.realtime import NOT_REGISTERED, Registration, registration_status
 from telephony.models import Call, Phone
+from telephony.realtime.registration import NOT_REGISTERED, Registration, registration_status
 from telephony.services.calls import calls_expire_stale
 from users.roles import AGENT
 

@@ -8,12 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from telephony.models import Phone, PsAuth, PsEndpoint
-from telephony.services.phones import (
-    BulkCollisionError,
-    CsvImportError,
-    phone_bulk_create,
-    phone_csv_import,
-)
+from telephony.services.phone_csv import CsvImportError, phone_csv_import
+from telephony.services.phones import BulkCollisionError, phone_bulk_create
 from telephony.tests.phone_helpers import make_server, realtime_snapshot
 
 pytestmark = pytest.mark.django_db

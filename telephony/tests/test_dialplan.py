@@ -13,14 +13,10 @@ from telephony.asterisk.dialplan_syntax import (
     validate_arguments,
     validate_pattern,
 )
-from telephony.asterisk.realtime_dialplan import (
-    dialplan_orphan_rows,
-    dialplan_owned_row_ids,
-    dialplan_preview,
-    dialplan_sync_all,
-)
 from telephony.models import AsteriskServer, DialplanContext, DialplanExtension, ExtensionsTable
 from telephony.models.phones import Phone
+from telephony.realtime.dialplan import dialplan_orphan_rows, dialplan_preview
+from telephony.realtime.sync import dialplan_sync_all, realtime_orphans
 from telephony.services.dialplan import (
     context_create,
     context_delete,
@@ -208,9 +204,11 @@ def test_sync_all_rewrites_rows_edited_behind_the_apps_back(outbound):
 
 def test_owned_and_orphan_rows_are_told_apart(outbound):
     stray = ExtensionsTable.objects.create(context="old", exten="s", priority=1, app="Hangup")
-    owned = set(ExtensionsTable.objects.filter(context="agents").values_list("id", flat=True))
-    assert dialplan_owned_row_ids() == owned
+    assert ExtensionsTable.objects.filter(context="agents").count() == 3
     assert list(dialplan_orphan_rows()) == [stray]
+    dialplan_orphans = [ident for table, ident in realtime_orphans()
+                        if table == "extensions_table"]
+    assert dialplan_orphans == ["old,s,1"]
 
 
 def test_the_preview_is_the_equivalent_extensions_conf(outbound):

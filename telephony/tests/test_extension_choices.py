@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from telephony.models import DialplanContext, Phone, PsEndpoint
-from telephony.services.phones import CsvImportError, phone_csv_import
+from telephony.services.phone_csv import CsvImportError, phone_csv_import
 from telephony.tests.phone_helpers import make_server
 from telephony.tests.test_bulk_and_csv import bulk_data
 from telephony.tests.test_phone_views import form_data

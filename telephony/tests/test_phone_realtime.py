@@ -8,16 +8,12 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from telephony.asterisk.realtime import (
-    GENERATED_SECRET_LENGTH,
-    phone_unsync,
-    realtime_rows_for,
-    registration_status,
-    secret_generate,
-    secret_problem,
-)
+from telephony.asterisk.values import GENERATED_SECRET_LENGTH, secret_generate, secret_problem
 from telephony.models import Phone, PsContact, PsEndpoint
-from telephony.services.phones import phone_bulk_create, phone_csv_import
+from telephony.realtime.phones import phone_unsync, realtime_rows_for
+from telephony.realtime.registration import registration_status
+from telephony.services.phone_csv import phone_csv_import
+from telephony.services.phones import phone_bulk_create
 from telephony.tests.phone_helpers import (
     add_contact,
     expected_row,

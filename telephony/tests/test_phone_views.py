@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from telephony.asterisk.realtime import secret_generate
+from telephony.asterisk.values import secret_generate
 from telephony.models import Phone, PsContact, PsEndpoint
 from telephony.tests.phone_helpers import add_contact, make_server, realtime_snapshot
 

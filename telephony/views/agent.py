@@ -17,8 +17,8 @@ from django.utils import dateformat, timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from telephony.asterisk.realtime import Registration, registration_status
 from telephony.models import Call, Campaign, Phone
+from telephony.realtime.registration import Registration, registration_status
 from telephony.services.calls import outbound_caller_id
 from telephony.views.calls import api_view
 from users.roles import AGENT, role_required

@@ -6,9 +6,9 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
-from telephony.asterisk.realtime_carriers import carrier_object_id, carrier_rows_for
 from telephony.forms.carriers import CarrierForm
 from telephony.models.carriers import Carrier
+from telephony.realtime.carriers import carrier_object_id, carrier_rows_for
 from telephony.services import carriers as services
 from telephony.services.dialplan import first_active_carrier
 from users.roles import admin_required

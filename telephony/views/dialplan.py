@@ -10,14 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from telephony.asterisk.realtime_dialplan import (
+from telephony.forms.dialplan import DialplanContextForm, DialplanRuleForm
+from telephony.models.dialplan import DialplanContext, DialplanExtension
+from telephony.realtime.dialplan import (
     context_rules,
     dialplan_orphan_rows,
     dialplan_preview,
     switch_stanza,
 )
-from telephony.forms.dialplan import DialplanContextForm, DialplanRuleForm
-from telephony.models.dialplan import DialplanContext, DialplanExtension
 from telephony.services import dialplan as services
 from users.roles import admin_required
 

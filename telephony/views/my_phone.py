@@ -4,8 +4,8 @@ else's: the phone is looked up by the logged-in user only, never by an id in the
 from django.shortcuts import render
 from django.urls import path
 
-from telephony.asterisk.realtime import registration_status
 from telephony.models import Phone
+from telephony.realtime.registration import registration_status
 from users.roles import AGENT, role_required
 
 

@@ -8,19 +8,18 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
-from telephony.asterisk.realtime import realtime_rows_for, registration_status
 from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
 from telephony.models import AsteriskServer, Phone
+from telephony.realtime.phones import realtime_rows_for
+from telephony.realtime.registration import registration_status
+from telephony.services.phone_csv import CsvImportError, phone_csv_export, phone_csv_import
 from telephony.services.phones import (
     BulkCollisionError,
-    CsvImportError,
     PhoneError,
     extension_range,
     phone_bulk_collisions,
     phone_bulk_create,
     phone_create,
-    phone_csv_export,
-    phone_csv_import,
     phone_delete,
     phone_update,
 )

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from telephony.asterisk import confgen
-from telephony.asterisk.realtime_check import SUPPORTED_VENDORS, check_engine, run_checks
+from telephony.realtime.check import SUPPORTED_VENDORS, check_engine, run_checks
 
 
 class Command(BaseCommand):
@@ -78,7 +78,7 @@ class Command(BaseCommand):
     # -- sync -----------------------------------------------------------------------------
 
     def _sync(self, *, prune: bool) -> None:
-        from telephony.services.realtime_sync import realtime_sync_all
+        from telephony.realtime.sync import realtime_sync_all
 
         report = realtime_sync_all(prune=prune)
         self.stdout.write(
@@ -124,8 +124,8 @@ def _db_user_name(name: str | None) -> str | None:
 
 
 def build_spec(opts) -> confgen.ConfigSpec:
-    from telephony.asterisk.realtime_carriers import inbound_context
     from telephony.models import AsteriskServer, Carrier, DialplanContext, Phone
+    from telephony.realtime.carriers import inbound_context
 
     db = settings.DATABASES["default"]
     vendor = "postgresql" if db["ENGINE"].endswith("postgresql") else "mysql"

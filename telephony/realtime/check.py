@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db import connection
 
 from telephony.asterisk.realtime_schema import PS_CONTACTS, TABLES, Column
+from telephony.asterisk.values import AST_TRUE, ODBC_SPECIAL
+from telephony.models import Phone, PsAor, PsAuth, PsEndpoint
 
 SUPPORTED_VENDORS = ("postgresql", "mysql")
 
@@ -257,15 +259,7 @@ def check_contacts_like_index() -> list[Check]:
         "creates it: CREATE INDEX ps_contacts_id_like ON ps_contacts (id varchar_pattern_ops);")]
 
 
-# res_config_odbc splits every value on ';' and decodes '^XX' as hex.
-_ODBC_SPECIAL = {";", "^"}
-# The ast_bool_values Asterisk reads as true (it compares them case-insensitively).
-_AST_TRUE = {"yes", "true", "on", "1"}
-
-
 def check_sample_phone() -> Check:
-    from telephony.models import Phone, PsAor, PsAuth, PsEndpoint
-
     phone = Phone.objects.filter(is_active=True).order_by("extension").first()
     if phone is None:
         return Check(True, "no active extension yet: nothing to sample",
@@ -285,7 +279,7 @@ def check_sample_phone() -> Check:
         problems.append("ps_auths row missing")
     elif auth.auth_type != "userpass" or not auth.username or not auth.password:
         problems.append("ps_auths needs auth_type=userpass, username and password")
-    elif set(auth.password) & _ODBC_SPECIAL:
+    elif set(auth.password) & ODBC_SPECIAL:
         problems.append("ps_auths.password contains ';' or '^', which res_config_odbc splits "
                         "or decodes, so the phone's password never matches (give the "
                         "extension a new password)")
@@ -294,7 +288,7 @@ def check_sample_phone() -> Check:
     else:
         if not aor.max_contacts or aor.max_contacts < 1:
             problems.append("ps_aors.max_contacts must be at least 1 (else REGISTER gets 403)")
-        if (aor.remove_existing or "").lower() not in _AST_TRUE:
+        if (aor.remove_existing or "").lower() not in AST_TRUE:
             problems.append("ps_aors.remove_existing must be yes (else a phone registering "
                             "from a new address gets 403 until its old contact expires)")
     if problems:

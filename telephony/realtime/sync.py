@@ -1,7 +1,8 @@
 """Rewrite every realtime row from what the app holds, and find rows nothing owns.
 
 Used by `setup_asterisk_realtime --sync-existing` after a restore, a manual edit of the tables
-or an upgrade. Idempotent: running it twice writes the same rows.
+or an upgrade. Idempotent: running it twice writes the same rows. Each family's rows come from
+its own module (phones, carriers, dialplan); this module only walks every owner.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from telephony.asterisk import realtime, realtime_carriers, realtime_dialplan
 from telephony.models import (
     Carrier,
+    DialplanContext,
     Phone,
     PsAor,
     PsAuth,
@@ -21,6 +22,9 @@ from telephony.models import (
     PsEndpointIdIp,
     PsRegistration,
 )
+from telephony.realtime.carriers import carrier_object_ids, carrier_sync
+from telephony.realtime.dialplan import dialplan_orphan_rows, dialplan_sync_context
+from telephony.realtime.phones import phones_sync_bulk
 
 
 @dataclass
@@ -32,10 +36,34 @@ class SyncReport:
     orphans: list[tuple[str, str]] = field(default_factory=list)
 
 
+def carriers_sync_all() -> tuple[int, int]:
+    """Rewrite every active carrier's rows and remove inactive ones'; returns (active carriers,
+    rows written). Trunk rows no carrier owns are left for `realtime_orphans` to report."""
+    carriers = rows = 0
+    with transaction.atomic():
+        for carrier in Carrier.objects.all():
+            rows += carrier_sync(carrier)
+            carriers += carrier.is_active
+    return carriers, rows
+
+
+def dialplan_sync_all() -> tuple[int, int]:
+    """Rewrite the rows of every context the UI manages; returns (contexts, rows written).
+
+    Rows of contexts the UI does not know are left alone (see `dialplan_orphan_rows`).
+    """
+    contexts = written = 0
+    with transaction.atomic():
+        for context in DialplanContext.objects.all():
+            written += dialplan_sync_context(context)
+            contexts += 1
+    return contexts, written
+
+
 def _owned_ids() -> set[str]:
     owned = set(Phone.objects.filter(is_active=True).values_list("extension", flat=True))
     for carrier in Carrier.objects.filter(is_active=True):
-        owned.update(realtime_carriers.carrier_object_ids(carrier))
+        owned.update(carrier_object_ids(carrier))
     return owned
 
 
@@ -48,7 +76,7 @@ def realtime_orphans() -> list[tuple[str, str]]:
         orphans += [(model._meta.db_table, ident) for ident in ids]
     contacts = PsContact.objects.exclude(endpoint__in=owned).values_list("id", flat=True)
     orphans += [("ps_contacts", ident) for ident in contacts.order_by("id")]
-    rows = realtime_dialplan.dialplan_orphan_rows().values_list("context", "exten", "priority")
+    rows = dialplan_orphan_rows().values_list("context", "exten", "priority")
     orphans += [("extensions_table", f"{c},{e},{p}") for c, e, p in rows]
     return orphans
 
@@ -62,7 +90,7 @@ def _prune(orphans: list[tuple[str, str]]) -> None:
         if ids:
             model.objects.filter(id__in=ids).delete()
     if by_table.get("extensions_table"):
-        realtime_dialplan.dialplan_orphan_rows().delete()
+        dialplan_orphan_rows().delete()
     # Asterisk leaves contacts behind when their endpoint goes: remove those too.
     PsContact.objects.exclude(endpoint__in=PsEndpoint.objects.values("id")).delete()
 
@@ -71,11 +99,11 @@ def _prune(orphans: list[tuple[str, str]]) -> None:
 def realtime_sync_all(*, prune: bool = False) -> SyncReport:
     report = SyncReport()
     phones = list(Phone.objects.filter(is_active=True).select_related("server"))
-    report.rows += realtime.phones_sync_bulk(phones)
+    report.rows += phones_sync_bulk(phones)
     report.phones = len(phones)
-    report.carriers, carrier_rows = realtime_carriers.carriers_sync_all()
+    report.carriers, carrier_rows = carriers_sync_all()
     report.rows += carrier_rows
-    report.contexts, dialplan_rows = realtime_dialplan.dialplan_sync_all()
+    report.contexts, dialplan_rows = dialplan_sync_all()
     report.rows += dialplan_rows
     report.orphans = realtime_orphans()
     if prune and report.orphans:

@@ -3,19 +3,19 @@ ps_endpoint_id_ips, all under one id, `trunk-<slug>`.
 
 The id always contains letters and Phone extensions are digits only, so a trunk can never take
 an extension's rows. Ids are lowercase: MariaDB matches endpoint ids case-insensitively but AOR
-ids case-sensitively (FACTS.md). A carrier's rows are rewritten as a whole (delete, then insert)
-in one transaction, so columns the carrier no longer sets go back to NULL (Asterisk's default).
+ids case-sensitively (docs/asterisk-behaviour.md). A carrier's rows are rewritten as a whole
+(delete, then insert) in one transaction, so columns the carrier no longer sets go back to NULL
+(Asterisk's default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 
-from telephony.asterisk.realtime import realtime_row_check
-from telephony.models.carriers import Carrier
 from telephony.models.realtime import (
     PsAor,
     PsAuth,
@@ -24,6 +24,10 @@ from telephony.models.realtime import (
     PsEndpointIdIp,
     PsRegistration,
 )
+from telephony.realtime.rows import realtime_row_check
+
+if TYPE_CHECKING:
+    from telephony.models.carriers import Carrier
 
 ID_PREFIX = "trunk-"
 # Inbound calls from a carrier start in this context; CARRIER_INBOUND_CONTEXT overrides it.
@@ -68,7 +72,7 @@ def _uri_host(host: str) -> str:
 def carrier_realtime_rows(carrier: Carrier) -> dict[str, list[dict]]:
     """The rows an active carrier needs, table by table (only the columns it sets)."""
     object_id = carrier_object_id(carrier.slug)
-    credentials = carrier.auth_mode == Carrier.AuthMode.CREDENTIALS
+    credentials = carrier.uses_credentials
     target = f"{_uri_host(carrier.host)}:{carrier.port}"
     endpoint = {
         "id": object_id,
@@ -146,22 +150,15 @@ def _delete_ids(object_ids: Iterable[str]) -> int:
     removed = 0
     for model in TABLES.values():
         removed += model.objects.filter(id__in=object_ids).delete()[0]
-    # Deleting an endpoint leaves its contacts behind (FACTS.md).
+    # Deleting an endpoint leaves its contacts behind (docs/asterisk-behaviour.md).
     PsContact.objects.filter(endpoint__in=object_ids).delete()
     return removed
 
 
-def carrier_unsync(carrier_or_ids: Carrier | str | Iterable[str]) -> int:
-    """Remove a carrier's rows from every table; returns how many rows went.
-
-    Takes the carrier, one object id (`trunk-acme`), or several ids.
-    """
-    if isinstance(carrier_or_ids, Carrier):
-        object_ids = [carrier_object_id(carrier_or_ids.slug)]
-    elif isinstance(carrier_or_ids, str):
-        object_ids = [carrier_or_ids]
-    else:
-        object_ids = list(carrier_or_ids)
+def carrier_unsync(object_ids: str | Iterable[str]) -> int:
+    """Remove a carrier's rows from every table, by one object id (`trunk-acme`) or several;
+    returns how many rows went."""
+    object_ids = [object_ids] if isinstance(object_ids, str) else list(object_ids)
     with transaction.atomic():
         return _delete_ids(object_ids)
 
@@ -179,27 +176,6 @@ def carrier_sync(carrier: Carrier) -> int:
                 TABLES[table].objects.create(**row)
                 written += 1
         return written
-
-
-def carrier_orphan_ids() -> list[str]:
-    """`trunk-` ids in the realtime tables that belong to no carrier."""
-    owned = {carrier_object_id(slug) for slug in Carrier.objects.values_list("slug", flat=True)}
-    found: set[str] = set()
-    for model in TABLES.values():
-        found.update(model.objects.filter(id__startswith=ID_PREFIX).values_list("id", flat=True))
-    return sorted(found - owned)
-
-
-def carriers_sync_all() -> tuple[int, int]:
-    """Rewrite every active carrier's rows and remove inactive ones'; returns (active carriers,
-    rows written). Trunk rows no carrier owns are left for the caller to report
-    (`carrier_orphan_ids`, setup_asterisk_realtime --prune)."""
-    carriers = rows = 0
-    with transaction.atomic():
-        for carrier in Carrier.objects.all():
-            rows += carrier_sync(carrier)
-            carriers += carrier.is_active
-    return carriers, rows
 
 
 def carrier_rows_for(carrier: Carrier, *, reveal_secrets: bool = False) -> dict[str, list[dict]]:

@@ -1,10 +1,10 @@
 """The realtime dialplan: `extensions_table` rows written from the rules edited in the UI.
 
 Asterisk reads a context's rows through `switch => Realtime/<context>@extensions` in
-extensions.conf (FACTS.md), on every call, with no reload. A context's rows are rewritten as a
-whole (delete, then insert) inside the caller's transaction, so the table always equals what
-the Dialplan page shows and the UNIQUE(context, exten, priority) key never sees a half-renumbered
-context.
+extensions.conf (docs/asterisk-behaviour.md), on every call, with no reload. A context's rows
+are rewritten as a whole (delete, then insert) inside the caller's transaction, so the table
+always equals what the Dialplan page shows and the UNIQUE(context, exten, priority) key never
+sees a half-renumbered context.
 """
 
 from __future__ import annotations
@@ -56,25 +56,6 @@ def dialplan_unsync_context(name: str) -> int:
     """Remove every extensions_table row of a context; returns how many were removed."""
     deleted, _ = ExtensionsTable.objects.filter(context=name).delete()
     return deleted
-
-
-def dialplan_sync_all() -> tuple[int, int]:
-    """Rewrite the rows of every context the UI manages; returns (contexts, rows written).
-
-    Rows of contexts the UI does not know are left alone (see `dialplan_orphan_rows`).
-    """
-    contexts = written = 0
-    with transaction.atomic():
-        for context in DialplanContext.objects.all():
-            written += dialplan_sync_context(context)
-            contexts += 1
-    return contexts, written
-
-
-def dialplan_owned_row_ids() -> set[int]:
-    """Ids of the extensions_table rows that belong to a context managed in the UI."""
-    names = DialplanContext.objects.values_list("name", flat=True)
-    return set(ExtensionsTable.objects.filter(context__in=names).values_list("id", flat=True))
 
 
 def dialplan_orphan_rows():
