@@ -57,6 +57,15 @@ def _static_without_manifest(settings):
     }
 
 
+@pytest.fixture
+def server():
+    """An Asterisk server (phone_helpers.make_server's values). A module whose assertions
+    depend on other values overrides it with make_server(...) and says which."""
+    from telephony.tests.phone_helpers import make_server
+
+    return make_server()
+
+
 def _make_user(django_user_model, username, role, **extra):
     user = django_user_model.objects.create_user(
         username=username, password="pw-" + username + "-123", **extra

@@ -1,14 +1,15 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import Group
 
 from users.models import User
 from users.roles import ROLES, primary_role
+from users.services import EDITABLE_FIELDS
 
 
 class UserForm(forms.ModelForm):
-    """Create or edit a user with exactly one role. A password is required only on create."""
+    """Create or edit a user with exactly one role. A password is required only on create.
+    Validates only: `users.services.user_create` / `user_update` write the user and its role."""
 
     role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
     password1 = forms.CharField(label="Password", widget=forms.PasswordInput, required=False,
@@ -18,7 +19,7 @@ class UserForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["username", "first_name", "last_name", "email", "is_active"]
+        fields = list(EDITABLE_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,20 +45,11 @@ class UserForm(forms.ModelForm):
                     self.add_error("password1", exc)
         return cleaned
 
-    def save(self, commit=True):
-        user = super().save(commit=False)
-        if self.cleaned_data.get("password1"):
-            user.set_password(self.cleaned_data["password1"])
-        if commit:
-            user.save()
-            role = self.cleaned_data["role"]
-            # Only the roles the user loses and gains: the audit log records exactly these.
-            user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name=role))
-            if not user.groups.filter(name=role).exists():
-                user.groups.add(Group.objects.get(name=role))
-            user.is_staff = self.cleaned_data["role"] == "Admin" or user.is_superuser
-            user.save(update_fields=["is_staff"])
-        return user
+    def service_values(self) -> dict:
+        """The cleaned values, as the user services take them."""
+        values = {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+        return {**values, "role": self.cleaned_data["role"],
+                "password": self.cleaned_data.get("password1") or ""}
 
 
 class LoginForm(AuthenticationForm):

@@ -19,6 +19,7 @@ from users.login_throttle import (
 )
 from users.models import User
 from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
+from users.services import user_create, user_update
 
 
 class LoginView(auth_views.LoginView):
@@ -110,10 +111,10 @@ def user_list(request):
 
 
 @admin_required
-def user_create(request):
+def user_create_view(request):
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = user_create(**form.service_values())
         messages.success(request, f"User {user.username} created.")
         return redirect("users:list")
     return render(request, "users/user_form.html", {"form": form, "title": "Add user"})
@@ -127,7 +128,7 @@ def user_edit(request, pk):
         if user == request.user and not form.cleaned_data["is_active"]:
             form.add_error("is_active", "You cannot deactivate your own account.")
         else:
-            form.save()
+            user_update(user=user, **form.service_values())
             messages.success(request, f"User {user.username} saved.")
             return redirect("users:list")
     return render(request, "users/user_form.html",

@@ -19,7 +19,7 @@ from telephony.forms.common import (
 from telephony.models import AsteriskServer, Phone
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from telephony.services.phone_csv import CSV_MAX_BYTES
-from telephony.services.phones import MAX_BULK
+from telephony.services.phones import EDITABLE_FIELDS, MAX_BULK
 from telephony.validators import (
     display_name_validator,
     extension_validator,
@@ -108,8 +108,7 @@ class PhoneForm(forms.ModelForm):
 
     class Meta:
         model = Phone
-        fields = ["extension", "name", "server", "context", "codecs", "transport", "max_contacts",
-                  "caller_id_name", "caller_id_number", "user", "is_active"]
+        fields = list(EDITABLE_FIELDS)
         error_messages = {
             "extension": {"unique": "This extension already exists."},
         }

@@ -34,6 +34,11 @@ class Registration:
 NOT_REGISTERED = Registration(registered=False)
 
 
+def registration_of(extension: str) -> Registration:
+    """One extension's registration (the phone's page, the agent panel, My phone)."""
+    return registration_status([extension])[extension]
+
+
 def registration_status(extensions: Iterable[str]) -> dict[str, Registration]:
     """Registration of each extension, from ps_contacts in ONE query (for any page size).
 

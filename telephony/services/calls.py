@@ -23,9 +23,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from telephony.asterisk.ami import AmiClient, AmiError
+from telephony.asterisk.values import format_callerid
 from telephony.models import Call, Campaign, IdempotentRequest, Phone
 from telephony.services.asterisk import ami_config_for
 from telephony.services.call_events import CALL_ID_VARIABLE, call_finish
+from telephony.services.errors import ServiceError
 
 ORIGINATE_TIMEOUT_MS = 30_000  # how long the agent's phone rings
 MAX_DIGITS = 20
@@ -42,22 +44,17 @@ _NUMBER_CHARS = frozenset("0123456789+ ()-.")
 _MAX_LENGTH = 40
 
 
-class CallError(Exception):
-    """A request we answer with an error. `status` is the HTTP status of docs/api.md."""
-
-    status = 400
+class CallError(ServiceError):
+    """A request we answer with an error. Every call error has its own `code` (docs/api.md),
+    so it comes first; `status` is the HTTP status."""
 
     def __init__(self, code: str, message: str, status: int | None = None,
                  *, call_id: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, status=status)
         self.call_id = call_id  # the call the error is about, when one was logged
-        if status is not None:
-            self.status = status
 
     def as_dict(self) -> dict[str, str]:
-        answer = {"error": self.message, "code": self.code}
+        answer = super().as_dict()
         if self.call_id:
             answer["call_id"] = self.call_id
         return answer
@@ -102,17 +99,11 @@ def _screen(raw: object, *, code: str, what: str) -> str:
     return text
 
 
-def number_normalize(raw: object, *, region: str | None = None, code: str = "invalid_number",
-                     what: str = "phone number") -> str:
-    """`+` and digits (E.164) for a number in international form or national for `region`
-    (default settings.PHONE_DEFAULT_REGION). Raises CallRejected."""
-    text = _screen(raw, code=code, what=what)
-    return _parse_number(text, region=region, code=code, what=what)
-
-
-def _parse_number(text: str, *, region: str | None, code: str, what: str) -> str:
+def _parse_number(text: str, *, code: str, what: str) -> str:
+    """`+` and digits (E.164) for a number in international form, or national for
+    settings.PHONE_DEFAULT_REGION. Raises CallRejected."""
     try:
-        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+        number = phonenumbers.parse(text, settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         raise CallRejected(code, f"That is not a valid {what}.") from None
     reason = phonenumbers.is_possible_number_with_reason(number)
@@ -139,7 +130,7 @@ def dial_target_resolve(raw: object, *, phone: Phone, code: str, what: str) -> s
         raise CallRejected(code, "That is your own extension.")
     if _extension(text, phone) is not None:
         return text
-    return _parse_number(text, region=None, code=code, what=what)
+    return _parse_number(text, code=code, what=what)
 
 
 def _campaign(campaign_id: object) -> Campaign | None:
@@ -167,15 +158,10 @@ def _caller_id(campaign: Campaign | None, phone: Phone, *, internal: bool = Fals
     elif campaign and (campaign.caller_id_name or campaign.caller_id_number):
         source = campaign
     elif phone.server.default_caller_id:
-        return f"<{phone.server.default_caller_id}>"
+        return format_callerid("", phone.server.default_caller_id)
     else:
         source = phone
-    name, number = source.caller_id_name, source.caller_id_number
-    if name and number:
-        return f'"{name}" <{number}>'
-    if number:
-        return f"<{number}>"
-    return f'"{name}"' if name else None
+    return format_callerid(source.caller_id_name, source.caller_id_number)
 
 
 def outbound_caller_id(*, phone: Phone, campaign: Campaign | None = None) -> str:

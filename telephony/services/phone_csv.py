@@ -21,6 +21,7 @@ from telephony.forms.phone_csv import PhoneCsvRowForm
 from telephony.models import AsteriskServer, Phone, PsEndpoint
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from telephony.realtime.phones import phones_sync_bulk
+from telephony.services.errors import ServiceError
 from telephony.services.phones import CHUNK
 from users.models import User
 from users.roles import AGENT
@@ -32,15 +33,15 @@ CSV_COLUMNS = ["extension", "name", "server", "context", "codecs", "transport", 
 CSV_REQUIRED = ("extension", "name", "server")
 
 
-@dataclass
-class CsvImportError(Exception):
+class CsvImportError(ServiceError):
     """The file was refused; `errors` holds (line number or None, reason) for every bad row."""
 
-    errors: list[tuple[int | None, str]]
+    code = "csv_refused"
 
-    def __str__(self) -> str:
-        return "; ".join(f"line {line}: {reason}" if line else reason
-                         for line, reason in self.errors)
+    def __init__(self, errors: list[tuple[int | None, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"line {line}: {reason}" if line else reason
+                                   for line, reason in errors), field="file")
 
 
 @dataclass

@@ -17,23 +17,26 @@ from telephony.asterisk.values import secret_generate
 from telephony.models import AsteriskServer, Phone, PsEndpoint
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from telephony.realtime.phones import phones_sync_bulk
+from telephony.services.errors import ServiceError
 from users.models import User
 from users.roles import is_agent
 
 MAX_BULK = 10_000
+# What an admin may change on a phone (the form shows these; the secret has its own rules).
+EDITABLE_FIELDS = ("extension", "name", "server", "context", "codecs", "transport",
+                   "max_contacts", "caller_id_name", "caller_id_number", "user", "is_active")
 CHUNK = 1000  # ids per IN (...) and objects per bulk statement
 
 
-class PhoneError(Exception):
+class PhoneError(ServiceError):
     """A phone change refused for a reason the admin can fix; `field` names the form field."""
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    code = "phone_refused"
 
 
 class BulkCollisionError(PhoneError):
+    code = "extensions_exist"
+
     def __init__(self, collisions: list[str]):
         self.collisions = collisions
         shown = ", ".join(collisions[:20]) + (" ..." if len(collisions) > 20 else "")
@@ -85,15 +88,11 @@ def phone_create(*, extension: str, name: str, server: AsteriskServer, context: 
     return phone
 
 
-_UPDATABLE = {"extension", "name", "server", "context", "codecs", "transport", "max_contacts",
-              "caller_id_name", "caller_id_number", "user", "is_active"}
-
-
 def phone_update(*, phone: Phone, secret: str = "", regenerate_secret: bool = False,
                  **changes) -> Phone:
     """Change a phone; a blank `secret` keeps the current one. Renames and (de)activation move
     the realtime rows with it (see `Phone.save()`)."""
-    unknown = set(changes) - _UPDATABLE
+    unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"phone_update() got unexpected fields {sorted(unknown)}")
     with transaction.atomic():
@@ -110,11 +109,6 @@ def phone_update(*, phone: Phone, secret: str = "", regenerate_secret: bool = Fa
             phone.secret = secret_generate()
         phone.save()
     return phone
-
-
-def phone_assign_user(*, phone: Phone, user: User | None) -> Phone:
-    """Give the phone to an agent (or to nobody with `user=None`)."""
-    return phone_update(phone=phone, user=user)
 
 
 def phone_delete(*, phone: Phone) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from telephony.models import AsteriskServer
+from telephony.services.errors import ServiceError
 
 _FIELDS = {"name", "host", "sip_bind", "sip_port", "ami_host", "ami_port", "ami_username",
            "ami_password", "ari_scheme", "ari_host", "ari_port", "ari_username", "ari_password",
@@ -12,10 +13,11 @@ _FIELDS = {"name", "host", "sip_bind", "sip_port", "ami_host", "ami_port", "ami_
 _PASSWORDS = ("ami_password", "ari_password")
 
 
-class ServerInUseError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ServerInUseError(ServiceError):
+    """The server still has extensions or carriers; the message says how many."""
+
+    code = "server_in_use"
+    status = 409
 
 
 def _check_fields(values: dict) -> None:

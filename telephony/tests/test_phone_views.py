@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def server():
-    return make_server()
-
-
-@pytest.fixture
 def phone(server):
     return Phone.objects.create(extension="1001", name="Bob desk", server=server)
 
@@ -238,11 +233,11 @@ def test_an_agent_has_at_most_one_active_phone(admin_client, server, phone, agen
 
 
 def test_the_service_enforces_one_active_phone_even_without_the_form(server, phone, agent):
-    from telephony.services.phones import PhoneError, phone_assign_user
+    from telephony.services.phones import PhoneError, phone_update
 
     Phone.objects.create(extension="1002", name="Other", server=server, user=agent)
     with pytest.raises(PhoneError, match="at most one active phone"):
-        phone_assign_user(phone=phone, user=agent)
+        phone_update(phone=phone, user=agent)
     phone.refresh_from_db()
     assert phone.user is None
 

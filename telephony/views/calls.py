@@ -27,7 +27,6 @@ from telephony.models import Call
 from telephony.services.call_log import call_log_csv
 from telephony.services.calls import (
     AsteriskCallError,
-    CallError,
     CallRejected,
     call_current,
     call_hangup,
@@ -36,6 +35,8 @@ from telephony.services.calls import (
     calls_expire_stale,
     own_call,
 )
+from telephony.services.errors import ServiceError
+from telephony.views.service_errors import service_error_json
 from users.roles import ADMIN, AGENT, SUPERVISOR, has_any_role, is_supervisor, role_required
 
 
@@ -44,7 +45,8 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 
 def api_view(*, methods: tuple[str, ...], roles: tuple[str, ...] = (AGENT,)):
-    """Session auth, role, method and CSRF checks answering JSON; CallError → its status."""
+    """Session auth, role, method and CSRF checks answering JSON; a ServiceError → its JSON
+    and status."""
 
     def decorator(view: Callable[..., JsonResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt  # checked below, after authentication, so the failure is JSON too
@@ -64,11 +66,10 @@ def api_view(*, methods: tuple[str, ...], roles: tuple[str, ...] = (AGENT,)):
                                                   "cookie's value as the X-CSRFToken header")
             try:
                 return view(request, *args, **kwargs)
-            except CallError as exc:
-                return JsonResponse(exc.as_dict(), status=exc.status)
+            except ServiceError as exc:
+                return service_error_json(exc)
             except AsteriskError as exc:  # belt and braces: services wrap these already
-                error = AsteriskCallError.from_ami(exc)
-                return JsonResponse(error.as_dict(), status=error.status)
+                return service_error_json(AsteriskCallError.from_ami(exc))
 
         wrapped.required_roles = roles
         return wrapped

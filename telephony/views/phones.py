@@ -11,9 +11,10 @@ from django.urls import path
 from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
 from telephony.models import AsteriskServer, Phone
 from telephony.realtime.phones import realtime_rows_for
-from telephony.realtime.registration import registration_status
+from telephony.realtime.registration import registration_of, registration_status
 from telephony.services.phone_csv import CsvImportError, phone_csv_export, phone_csv_import
 from telephony.services.phones import (
+    EDITABLE_FIELDS,
     BulkCollisionError,
     PhoneError,
     extension_range,
@@ -23,11 +24,10 @@ from telephony.services.phones import (
     phone_delete,
     phone_update,
 )
+from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
 
 PAGE_SIZE = 50
-_PHONE_FIELDS = ("extension", "name", "server", "context", "codecs", "transport", "max_contacts",
-                 "caller_id_name", "caller_id_number", "user", "is_active")
 
 
 def _filtered_phones(request):
@@ -64,7 +64,7 @@ def phone_list(request):
 
 
 def _fields(form) -> dict:
-    return {name: form.cleaned_data[name] for name in _PHONE_FIELDS}
+    return {name: form.cleaned_data[name] for name in EDITABLE_FIELDS}
 
 
 @admin_required
@@ -74,7 +74,7 @@ def phone_create_view(request):
         try:
             phone = phone_create(secret=form.cleaned_data["new_secret"], **_fields(form))
         except PhoneError as exc:
-            form.add_error(exc.field, exc.message)
+            form_add_service_error(form, exc)
         except IntegrityError:
             form.add_error("extension", "This extension was just created by someone else.")
         else:
@@ -96,7 +96,7 @@ def phone_edit(request, pk):
                          regenerate_secret=form.cleaned_data["regenerate_secret"],
                          **_fields(form))
         except PhoneError as exc:
-            form.add_error(exc.field, exc.message)
+            form_add_service_error(form, exc)
         except IntegrityError:
             form.add_error(None, "Someone else changed this extension or agent at the same "
                                  "time; nothing was saved. Check and try again.")
@@ -124,7 +124,7 @@ def phone_detail(request, pk):
     return render(request, "telephony/phones/phone_detail.html", {
         "phone": phone,
         "rows": realtime_rows_for(phone.extension),
-        "registration": registration_status([phone.extension])[phone.extension],
+        "registration": registration_of(phone.extension),
     })
 
 
@@ -142,7 +142,7 @@ def phone_bulk_create_view(request):
             except BulkCollisionError as exc:
                 collisions = exc.collisions
             except PhoneError as exc:
-                form.add_error(exc.field, exc.message)
+                form_add_service_error(form, exc)
             else:
                 messages.success(request, f"{len(phones):,} extensions created "
                                           f"({extensions[0]}–{extensions[-1]}).")
