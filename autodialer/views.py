@@ -1,15 +1,6 @@
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 
-from users.roles import (
-    ADMIN,
-    AGENT,
-    SUPERVISOR,
-    is_agent,
-    is_supervisor,
-    primary_role,
-    role_required,
-)
+from users.roles import ADMIN, SUPERVISOR, is_agent, is_supervisor, primary_role, role_required
 
 
 def home(request):
@@ -20,12 +11,7 @@ def home(request):
         # Logged in, but an admin has not given the account a role yet: say so, not 403.
         return render(request, "no_role.html", status=403)
     if is_agent(request.user) and not is_supervisor(request.user):
-        for name in ("telephony:agent_panel", "telephony:my_phone"):
-            try:
-                return redirect(reverse(name))
-            except NoReverseMatch:
-                continue
-        return render(request, "agent_placeholder.html")
+        return redirect("telephony:agent_panel")
     return redirect("dashboard")
 
 
@@ -34,8 +20,3 @@ def dashboard(request):
     from telephony.dashboard import dashboard_context
 
     return render(request, "dashboard.html", dashboard_context())
-
-
-@role_required(AGENT)
-def agent_placeholder(request):
-    return render(request, "agent_placeholder.html")

@@ -41,8 +41,8 @@ hostname_validator = RegexValidator(
     r"[A-Za-z0-9])?)*$|^[0-9]{1,3}(\.[0-9]{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$",
     "Enter a host name or an IP address (no spaces, ports or schemes).",
 )
-# res_config_odbc splits realtime values on ';' and decodes '^XX' (FACTS.md): 'se;cret' is
-# stored whole and read back as 'cret'.
+# res_config_odbc splits realtime values on ';' and decodes '^XX' (docs/asterisk-behaviour.md):
+# 'se;cret' is stored whole and read back as 'cret'.
 odbc_value_validator = RegexValidator(
     r"^[^;^\r\n]*$",
     "Cannot contain ';', '^' or a line break: Asterisk's realtime driver would cut or decode it.",

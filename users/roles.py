@@ -31,10 +31,6 @@ def roles_of(user) -> frozenset[str]:
     return cached
 
 
-def is_admin(user) -> bool:
-    return ADMIN in roles_of(user)
-
-
 def is_supervisor(user) -> bool:
     """Supervisors see everyone's calls; admins can do whatever supervisors can."""
     return bool({ADMIN, SUPERVISOR} & roles_of(user))

@@ -340,7 +340,8 @@ class AmiClient:
 
     def redirect(self, *, channel: str, context: str, exten: str, priority: int = 1) -> None:
         """`channel` is the leg to move. Asterisk answers "Redirect successful" even for a
-        context that does not exist (and then hangs up): validate the target first."""
+        context that does not exist (and then hangs up): validate the target first. Transfers
+        use BlindTransfer today; the dialer will redirect answered customers to agents."""
         _raise_for_error(self._send({"Action": "Redirect", "Channel": channel,
                                      "Context": context, "Exten": exten,
                                      "Priority": str(priority)}))

@@ -137,21 +137,21 @@ class AriClient:
         return self._json("GET", "/asterisk/info")
 
     def endpoints(self) -> list[dict[str, Any]]:
-        """Realtime endpoints appear only once Asterisk has looked them up (FACTS.md)."""
+        """Realtime endpoints appear only once Asterisk has looked them up, and deleted ones stay
+        listed until a restart (docs/asterisk-behaviour.md). No page calls it yet: the dialer
+        will, to see which endpoints Asterisk knows."""
         return self._json("GET", "/endpoints")
 
     def endpoint(self, tech: str, resource: str) -> dict[str, Any]:
         return self._json("GET", f"/endpoints/{_segment(tech)}/{_segment(resource)}")
-
-    def channels(self) -> list[dict[str, Any]]:
-        return self._json("GET", "/channels")
 
     def originate(self, *, endpoint: str, extension: str, context: str, priority: int = 1,
                   caller_id: str | None = None, timeout: int = 30,
                   variables: dict[str, str] | None = None,
                   channel_id: str | None = None) -> dict[str, Any]:
         """Create a channel to `endpoint` (e.g. "PJSIP/1001") that continues in the dialplan at
-        context/extension/priority once answered. Returns the channel JSON (its "id")."""
+        context/extension/priority once answered. Returns the channel JSON (its "id").
+        Calls go through AMI today (services/calls.py); the dialer will use this one."""
         params: dict[str, Any] = {"endpoint": endpoint, "extension": extension,
                                   "context": context, "priority": priority, "timeout": timeout}
         if caller_id:
@@ -170,7 +170,8 @@ class AriClient:
             raise
 
     def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        """A channel that no longer exists raises AriError("action", status=404)."""
+        """A channel that no longer exists raises AriError("action", status=404). Kept for the
+        dialer, which hangs up the channels it created through ARI."""
         self._request("DELETE", f"/channels/{_segment(channel_id)}", params={"reason": reason})
 
     # --- what the dialer needs: channels in our Stasis application, bridges, playback ---

@@ -4,7 +4,7 @@ Pure functions: `render_all(spec)` returns {file name: text}; nothing here touch
 or the disk (the setup_asterisk_realtime command gathers the facts and writes the files). The
 output carries no timestamp, so running the command twice gives identical files.
 
-Facts from a real Asterisk 22 (../shared/asterisk/FACTS.md) shape every file:
+Facts from a real Asterisk 22 (docs/asterisk-behaviour.md) shape every file:
 - extconfig.conf AND sorcery.conf are both required, and every family sorcery.conf names must
   exist in extconfig.conf or res_pjsip declines to load: both come from REALTIME_FAMILIES.
 - transports stay static (pjsip_realtime.conf, included from pjsip.conf); endpoints name one.

@@ -202,8 +202,9 @@ def validate_arguments(arguments: str, application: str = "") -> str:
         raise ValidationError(
             f"Arguments are at most {MAX_ARGUMENTS_LENGTH} characters (Asterisk's appdata column); "
             f"these are {len(arguments)}.", code="arguments_length")
-    # res_config_odbc splits every value on ';' and decodes '^XX' as hex (FACTS.md): the
-    # arguments Asterisk would execute would not be the ones shown here.
+    # res_config_odbc splits every value on ';' and decodes '^XX' as hex
+    # (docs/asterisk-behaviour.md): the arguments Asterisk would execute would not be the ones
+    # shown here.
     if ";" in arguments or "^" in arguments:
         raise ValidationError(
             "Arguments cannot contain ';' or '^': Asterisk's realtime driver splits values on ';' "

@@ -53,7 +53,8 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "sha_hash_values": ("SHA-1", "SHA-256"),
 }
 
-# Asterisk accepts all eight ast_bool_values; we write only these (FACTS: lowercase yes/no).
+# Asterisk accepts all eight ast_bool_values; we write only these, lowercase
+# (docs/asterisk-behaviour.md).
 AST_BOOL_WRITE_VALUES = ("yes", "no")
 
 

@@ -16,7 +16,7 @@ CODECS = ("ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "speex
           "g726aal2", "adpcm", "lpc10", "slin", "slin16", "siren7", "siren14", "g719", "h264",
           "h263", "h263p", "vp8", "vp9", "t140")
 # SIP user parts: no '@', ':' or spaces (they would break the URI), no ';' or '^' (realtime
-# values are split on ';' and '^XX' is decoded, FACTS.md).
+# values are split on ';' and '^XX' is decoded, docs/asterisk-behaviour.md).
 _SIP_USER = re.compile(r"^[A-Za-z0-9._~!$&'()*+=,%-]*$")
 
 

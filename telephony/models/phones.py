@@ -68,7 +68,7 @@ class Phone(models.Model):
         ordering = ["extension"]
         constraints = [
             # Enforced by PostgreSQL and SQLite; MySQL has no partial indexes, so the service
-            # layer checks it too (phone_assign_user).
+            # layer checks it too (services.phones._check_assignable).
             models.UniqueConstraint(fields=["user"], condition=models.Q(is_active=True),
                                     name="one_active_phone_per_user"),
         ]
@@ -115,10 +115,6 @@ class Phone(models.Model):
             raise ValidationError({"secret": problem})
         if problem := callerid_problem(self.caller_id_name, self.caller_id_number):
             raise ValidationError({"caller_id_name": problem})
-
-    @property
-    def codec_list(self) -> list[str]:
-        return [codec for codec in self.codecs.split(",") if codec]
 
     @property
     def callerid(self) -> str | None:

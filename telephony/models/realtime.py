@@ -4,7 +4,7 @@ Their columns are Asterisk's, no more (no Django bookkeeping) and no fewer, so a
 can be set; `telephony/asterisk/realtime_schema.py` lists them and
 `telephony/tests/test_realtime_schema.py` holds these models and the migrated tables to that list.
 
-Rules from `../shared/asterisk/FACTS.md` that shape these fields:
+Rules from docs/asterisk-behaviour.md that shape these fields:
 - `id` (varchar) is the object's name: a string primary key, never an auto integer.
 - Yes/no columns are Asterisk's `ast_bool_values` enum: we write the lowercase strings yes/no.
 - Enum columns must hold NULL, never '' (PostgreSQL's enums reject ''); NULL means "Asterisk's

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from telephony.models import AsteriskServer, Call, Campaign, Phone, PsContact
+from telephony.models import Call, Campaign, Phone, PsContact
+from telephony.tests.phone_helpers import make_server
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +19,7 @@ URL = "/telephony/agent/"
 
 @pytest.fixture
 def server():
-    return AsteriskServer.objects.create(
-        name="pbx1", host="pbx.example.com", sip_port=5062, ami_host="127.0.0.1",
-        ami_username="admin", ami_password="amipass", ari_host="127.0.0.1",
-        ari_username="ari", ari_password="aripass")
+    return make_server(sip_port=5062)  # the page shows the port: not the default
 
 
 @pytest.fixture

@@ -10,18 +10,13 @@ from django.urls import reverse
 from telephony.models import Phone, PsAuth, PsEndpoint
 from telephony.services.phone_csv import CsvImportError, phone_csv_import
 from telephony.services.phones import BulkCollisionError, phone_bulk_create
-from telephony.tests.phone_helpers import make_server, realtime_snapshot
+from telephony.tests.phone_helpers import realtime_snapshot
 
 pytestmark = pytest.mark.django_db
 
 BULK = reverse("telephony:phone_bulk_create")
 IMPORT = reverse("telephony:phone_import")
 EXPORT = reverse("telephony:phone_export")
-
-
-@pytest.fixture
-def server():
-    return make_server()
 
 
 def snapshot():

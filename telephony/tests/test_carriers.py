@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from telephony.models import (
-    AsteriskServer,
     Carrier,
     PsAor,
     PsAuth,
@@ -65,13 +64,6 @@ def stored(object_id="trunk-acme"):
 
 def nothing_stored():
     return sum(model.objects.count() for model in TABLES.values()) == 0
-
-
-@pytest.fixture
-def server():
-    return AsteriskServer.objects.create(
-        name="pbx1", host="10.0.0.5", ami_host="10.0.0.5", ami_username="ami",
-        ami_password="amipw", ari_host="10.0.0.5", ari_username="ari", ari_password="aripw")
 
 
 def acme_values(server, **overrides):
@@ -365,7 +357,8 @@ def test_the_tables_helper_covers_the_five_carrier_tables():
     ({"username": "u" * 41}, "username"),
     ({"from_user": "f" * 41}, "from_user"),
     ({"host": "sip.acme.example\r\nX"}, "host"),
-    # res_config_odbc splits on ';' and decodes '^XX' (FACTS.md): stored whole, read back cut.
+    # res_config_odbc splits on ';' and decodes '^XX' (docs/asterisk-behaviour.md): stored
+    # whole, read back cut.
     ({"password": "se;cret^41xyz"}, "password"),
     ({"username": "acme;user"}, "username"),
     ({"from_user": "x;y"}, "from_user"),

@@ -150,7 +150,8 @@ def test_diagnose_names_a_missing_module_and_how_to_load_it(server, fake_ami, ag
 
 
 def test_diagnose_fails_a_module_that_declined_to_run(server, fake_ami, agent_phone):
-    # FACTS.md: res_pjsip without its config declines to load, and stays listed as Not Running.
+    # docs/asterisk-behaviour.md: res_pjsip without its config declines to load, and stays
+    # listed as Not Running.
     fake_ami.commands.update(ALL_MODULES)
     fake_ami.commands["module show like res_pjsip"] = (
         MODULE_HEADER + module_line("res_pjsip.so", "Not Running", "Basic SIP resource")

@@ -13,7 +13,7 @@ from telephony.asterisk.dialplan_syntax import (
     validate_arguments,
     validate_pattern,
 )
-from telephony.models import AsteriskServer, DialplanContext, DialplanExtension, ExtensionsTable
+from telephony.models import DialplanContext, DialplanExtension, ExtensionsTable
 from telephony.models.phones import Phone
 from telephony.realtime.dialplan import dialplan_orphan_rows, dialplan_preview
 from telephony.realtime.sync import dialplan_sync_all, realtime_orphans
@@ -54,13 +54,6 @@ def outbound(agents):
                      arguments="PJSIP/${EXTEN}@trunk-acme,60")
     extension_create(context=agents, pattern="_X.", application="Hangup")
     return agents
-
-
-@pytest.fixture
-def server():
-    return AsteriskServer.objects.create(
-        name="pbx1", host="10.0.0.5", ami_host="10.0.0.5", ami_username="ami",
-        ami_password="amipw", ari_host="10.0.0.5", ari_username="ari", ari_password="aripw")
 
 
 # --- the rows written -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Saving, renaming, (de)activating and deleting a phone leaves exactly the ps_* rows Asterisk
-needs (FACTS.md), read back from the tables; a failure half-way leaves nothing changed."""
+needs (docs/asterisk-behaviour.md), read back from the tables; a failure half-way leaves nothing
+changed."""
 
 import time
 from datetime import UTC, datetime
@@ -50,11 +51,6 @@ def read_rows(extension: str) -> dict:
 
 def no_rows(extension: str) -> dict:
     return {"ps_aors": None, "ps_auths": None, "ps_endpoints": None}
-
-
-@pytest.fixture
-def server():
-    return make_server()
 
 
 def test_creating_a_phone_writes_exactly_the_three_rows(server):

@@ -5,7 +5,7 @@ exact extensions_table rows. Runs on SQLite, PostgreSQL and MariaDB."""
 import pytest
 from django.urls import reverse
 
-from telephony.models import AsteriskServer, DialplanContext, ExtensionsTable
+from telephony.models import DialplanContext, ExtensionsTable
 from telephony.models.phones import Phone
 from telephony.services.carriers import carrier_create, carrier_update
 from telephony.services.dialplan import (
@@ -30,13 +30,6 @@ def table_rows():
 
 def outbound(pattern, steps):
     return [(pattern, priority, app, data) for priority, (app, data) in enumerate(steps, 1)]
-
-
-@pytest.fixture
-def server():
-    return AsteriskServer.objects.create(
-        name="pbx1", host="10.0.0.5", ami_host="10.0.0.5", ami_username="ami",
-        ami_password="amipw", ari_host="10.0.0.5", ari_username="ari", ari_password="aripw")
 
 
 def make_carrier(server, **overrides):

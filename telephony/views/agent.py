@@ -12,13 +12,13 @@ from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from telephony.models import Call, Campaign, Phone
-from telephony.realtime.registration import Registration, registration_status
+from telephony.realtime.registration import Registration, registration_of
 from telephony.services.calls import outbound_caller_id
 from telephony.views.calls import api_view
 from users.roles import AGENT, role_required
@@ -33,7 +33,7 @@ _ID_PLACEHOLDER = uuid.UUID(int=0)
 def phone_registration(phone: Phone | None) -> Registration | None:
     if phone is None:
         return None
-    return registration_status([phone.extension])[phone.extension]
+    return registration_of(phone.extension)
 
 
 def transport_label(transport: str) -> str:
@@ -72,18 +72,14 @@ def recent_calls(user) -> list[Call]:
 
 def _api_urls() -> dict[str, str]:
     """The call-control endpoints, by their URL names, for the script's data attributes."""
-    try:
-        return {
-            "originate": reverse("telephony:call_originate"),
-            "hangup": reverse("telephony:call_hangup"),
-            "transfer": reverse("telephony:call_transfer"),
-            "current": reverse("telephony:call_current"),
-            "status": reverse("telephony:call_status", args=[_ID_PLACEHOLDER]),
-            "status_placeholder": str(_ID_PLACEHOLDER),
-        }
-    except NoReverseMatch:
-        # The call-control API is not installed: the page still shows the phone and history.
-        return {}
+    return {
+        "originate": reverse("telephony:call_originate"),
+        "hangup": reverse("telephony:call_hangup"),
+        "transfer": reverse("telephony:call_transfer"),
+        "current": reverse("telephony:call_current"),
+        "status": reverse("telephony:call_status", args=[_ID_PLACEHOLDER]),
+        "status_placeholder": str(_ID_PLACEHOLDER),
+    }
 
 
 def _registration_json(registration: Registration | None) -> dict:

@@ -5,14 +5,14 @@ from django.shortcuts import render
 from django.urls import path
 
 from telephony.models import Phone
-from telephony.realtime.registration import registration_status
+from telephony.realtime.registration import registration_of
 from users.roles import AGENT, role_required
 
 
 @role_required(AGENT)
 def my_phone(request):
     phone = Phone.objects.active_of(request.user)
-    registration = registration_status([phone.extension])[phone.extension] if phone else None
+    registration = registration_of(phone.extension) if phone else None
     return render(request, "telephony/my_phone.html",
                   {"phone": phone, "registration": registration})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from telephony.models import AsteriskServer
@@ -14,14 +14,7 @@ from users.roles import admin_required
 
 
 def server_page(server: AsteriskServer) -> str:
-    """The server's detail page, or the list if the detail page does not exist."""
-    try:
-        return reverse("telephony:server_detail", args=[server.pk])
-    except NoReverseMatch:
-        try:
-            return reverse("telephony:server_list")
-        except NoReverseMatch:
-            return reverse("admin:telephony_asteriskserver_change", args=[server.pk])
+    return reverse("telephony:server_detail", args=[server.pk])
 
 
 @admin_required

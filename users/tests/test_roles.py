@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from users.roles import is_admin, is_agent, is_supervisor, primary_role, role_required
+from users.roles import ADMIN, is_agent, is_supervisor, primary_role, role_required, roles_of
 
 pytestmark = pytest.mark.django_db
 
@@ -13,15 +13,15 @@ def test_roles_are_created_by_migration():
 
 
 def test_it_tells_roles_apart(admin_user, supervisor, agent, outsider):
-    assert is_admin(admin_user) and not is_agent(admin_user)
-    assert is_supervisor(supervisor) and not is_admin(supervisor)
-    assert is_agent(agent) and not is_supervisor(agent) and not is_admin(agent)
+    assert ADMIN in roles_of(admin_user) and not is_agent(admin_user)
+    assert is_supervisor(supervisor) and ADMIN not in roles_of(supervisor)
+    assert is_agent(agent) and not is_supervisor(agent) and ADMIN not in roles_of(agent)
     assert primary_role(outsider) is None
 
 
 def test_superuser_counts_as_admin(django_user_model):
     root = django_user_model.objects.create_superuser("root", password="x-very-long-pw")
-    assert is_admin(root)
+    assert primary_role(root) == ADMIN
 
 
 def test_deactivated_user_has_no_role(agent):
