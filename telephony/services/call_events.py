@@ -13,9 +13,11 @@ What the statuses mean (docs/call-control.md):
   busy / no_answer / failed / cancelled: ended without an answer (duration 0)
 
 How events find their call: the Originate carries our UUID as ActionID (OriginateResponse) and
-as the channel variable AUTODIALER_CALL_ID (VarSet), which give us the agent leg's channel,
-uniqueid and linkedid. Every later event of that leg carries its Uniqueid; the far end's leg,
-created by Dial() from it, carries the same Linkedid.
+as the channel variable AUTODIALER_CALL_ID (VarSet), which give us the originated leg's
+channel, uniqueid and linkedid. Every later event of that leg carries its Uniqueid; the dialled
+leg, created by Dial() from it, carries the same Linkedid. Today the originated leg is the
+agent's phone and the dialled leg the customer's number; the dialer will originate the customer
+first, so the code names the legs by how they came to be, not by who is on them.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ from django.utils import timezone
 from telephony.models import AsteriskServer, Call
 
 CALL_ID_VARIABLE = "AUTODIALER_CALL_ID"
+# The two legs of a call: the channel our Originate created, and the one Dial() created from it.
+ORIGINATED = "originated"
+DIALLED = "dialled"
 
 Status = Call.Status
 _RANK = {Status.QUEUED: 0, Status.RINGING: 1, Status.ANSWERED: 2}
 _ENDED = 3
 
-# OriginateResponse Reason (Asterisk's AST_CONTROL_* of the agent's phone leg).
+# OriginateResponse Reason (Asterisk's AST_CONTROL_* of the originated leg: the agent's phone).
 _ORIGINATE_FAILURES = {
     "0": (Status.FAILED, "Your phone could not be called (is it registered?)"),
     "1": (Status.FAILED, "Your phone hung up before answering"),
@@ -45,7 +50,7 @@ _ORIGINATE_FAILURES = {
     "5": (Status.BUSY, "Your phone is busy"),
     "8": (Status.FAILED, "Asterisk reported congestion calling your phone"),
 }
-# DialEnd DialStatus of the dial from the agent's leg to the number.
+# DialEnd DialStatus of the dial from the originated leg to the number.
 _DIAL_STATUSES = {
     "ANSWER": Status.ANSWERED,
     "BUSY": Status.BUSY,
@@ -149,7 +154,7 @@ def _by_id(server: AsteriskServer, value: str) -> Call | None:
 
 def _by_leg(server: AsteriskServer, event: dict[str, Any],
             prefix: str = "") -> tuple[Call | None, str]:
-    """The call whose agent leg ("agent") or far-end leg ("peer") this event is about."""
+    """The call this event is about, and which of its legs: ORIGINATED or DIALLED."""
     uid, linked = _text(event, prefix + "Uniqueid"), _text(event, prefix + "Linkedid")
     match = Q()
     for value in {uid, linked} - {""}:
@@ -160,7 +165,7 @@ def _by_leg(server: AsteriskServer, event: dict[str, Any],
             .order_by("-created_at").first())
     if call is None:
         return None, ""
-    return call, "agent" if uid and uid == call.uniqueid else "peer"
+    return call, ORIGINATED if uid and uid == call.uniqueid else DIALLED
 
 
 def _save(call: Call, changed: list[str]) -> Call:
@@ -206,7 +211,7 @@ def _var_set(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
 
 def _new_channel(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     call, leg = _by_leg(server, event)
-    if call is None or leg != "peer" or not call.is_live:
+    if call is None or leg != DIALLED or not call.is_live:
         return call
     return _save(call, _fill(call, peer_channel=_text(event, "Channel")))
 
@@ -216,12 +221,12 @@ def _new_state(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     if call is None:
         return None
     state = _text(event, "ChannelState")
-    if state in ("4", "5", "6") and leg == "agent":
+    if state in ("4", "5", "6") and leg == ORIGINATED:
         # Ringing, or Up: the agent picked up and the number is being dialled.
         return _save(call, call_advance(call, Status.RINGING))
-    if state == "6" and leg == "peer" and call.is_live:
+    if state == "6" and leg == DIALLED and call.is_live:
         return _save(call, call_advance(call, Status.ANSWERED))
-    if state in ("4", "5") and leg == "peer":
+    if state in ("4", "5") and leg == DIALLED:
         return _save(call, call_advance(call, Status.RINGING))
     return call
 
@@ -229,21 +234,21 @@ def _new_state(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
 def _new_exten(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     # Only answering applications get here (event_wanted).
     call, leg = _by_leg(server, event)
-    if call is None or leg != "agent" or not call.is_live:
+    if call is None or leg != ORIGINATED or not call.is_live:
         return call
     return _save(call, call_advance(call, Status.ANSWERED))
 
 
 def _dial_begin(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
-    if _text(event, "Uniqueid"):  # from the agent's leg to the number
+    if _text(event, "Uniqueid"):  # from the originated leg to the number
         call, leg = _by_leg(server, event)
-        if call is None or leg != "agent":
+        if call is None or leg != ORIGINATED:
             return call
         changed = call_advance(call, Status.RINGING)
         if call.is_live:
             changed += _fill(call, peer_channel=_text(event, "DestChannel"))
         return _save(call, changed)
-    # Originate's own dial to the agent's phone has no calling channel.
+    # Originate's own dial to the originated leg (the agent's phone) has no calling channel.
     call, leg = _by_leg(server, event, "Dest")
     return call if call is None else _save(call, call_advance(call, Status.RINGING))
 
@@ -267,13 +272,13 @@ def _transferee(call: Call | None, event: dict[str, Any]) -> bool:
 
 def _dial_end(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     if not _text(event, "Uniqueid"):
-        return None  # the phone leg's dial: OriginateResponse tells its outcome
+        return None  # the originated leg's dial: OriginateResponse tells its outcome
     call, leg = _by_leg(server, event)
     if _transferee(call, event) and not call.transfer_result:
         dial = _text(event, "DialStatus")
         result = _TRANSFER_RESULTS.get(dial, f"ended ({dial})" if dial else "")
         return _save(call, _fill(call, transfer_result=result))
-    if call is None or leg != "agent":
+    if call is None or leg != ORIGINATED:
         return call
     status = _DIAL_STATUSES.get(_text(event, "DialStatus"))
     if status is None:
@@ -301,7 +306,7 @@ def _bridge_enter(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
 
 def _blind_transfer(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     call, leg = _by_leg(server, event, "Transferer")
-    if call is None or leg != "agent" or _text(event, "Result") != "Success":
+    if call is None or leg != ORIGINATED or _text(event, "Result") != "Success":
         return call
     return _save(call, _fill(call, transferred_to=_text(event, "Extension")[:40]))
 
@@ -315,7 +320,7 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     except ValueError:
         cause = None
     cause_text = _text(event, "Cause-txt")
-    if leg == "agent":
+    if leg == ORIGINATED:
         if call.answered_at or call.status == Status.ANSWERED:
             status = Status.COMPLETED
         elif cause in _BUSY_CAUSES:
@@ -335,8 +340,9 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
             return _save(call, _fill(call, transfer_result=(
                 f"failed: {cause_text or 'cause'} ({cause}); the customer was hung up")))
         return call
-    # The far end hung up. If it never answered, its cause says why (the agent's leg, which
-    # ends a moment later, finds the call ended). After an answer, the agent's leg decides.
+    # The dialled leg hung up. If it never answered, its cause says why (the originated leg,
+    # which ends a moment later, finds the call ended). After an answer, the originated leg
+    # decides.
     if not call.is_live or call.answered_at or cause is None or cause in _CLEARING_CAUSES:
         return call
     status = (Status.BUSY if cause in _BUSY_CAUSES else

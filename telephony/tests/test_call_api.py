@@ -247,14 +247,7 @@ def test_the_default_timeout_bounds_a_hung_asterisk_to_5_seconds(agent_client, a
 
 def test_asterisk_hanging_after_login_gives_504(agent_client, agent_phone, fake_ami):
     # Logged in, then the host freezes: the Originate itself gets no answer.
-    original = fake_ami._reply
-
-    def reply_then_freeze(conn, action):
-        original(conn, action)
-        if action.get("Action") == "Login":
-            fake_ami.black_hole = True
-
-    fake_ami._reply = reply_then_freeze
+    fake_ami.freeze_after_login = True
 
     response, elapsed = _originate_timed(agent_client)
 
@@ -321,15 +314,7 @@ def test_a_retried_unconfirmed_originate_never_dials_twice(agent_client, agent_p
 
 def test_a_connection_dropped_after_the_originate_gives_502_unconfirmed(agent_client,
                                                                        agent_phone, fake_ami):
-    original = fake_ami._reply
-
-    def drop_on_originate(conn, action):
-        if action.get("Action") == "Originate":
-            conn.writer.close()
-            return
-        original(conn, action)
-
-    fake_ami._reply = drop_on_originate
+    fake_ami.drop_on_actions = {"originate"}
 
     response, elapsed = _originate_timed(agent_client)
 
@@ -436,7 +421,8 @@ def test_it_blind_transfers_to_a_colleagues_extension(agent_client, agent_phone,
     assert response.status_code == 200
     body = response.json()
     assert (body["transferred_to"], body["status"]) == ("1002", "completed")
-    # BlindTransfer takes the agent's own leg; Asterisk moves its bridged peer (FACTS.md).
+    # BlindTransfer takes the agent's own leg; Asterisk moves its bridged peer
+    # (docs/asterisk-behaviour.md).
     assert sent(fake_ami, "BlindTransfer") == [{
         "Action": "BlindTransfer", "Channel": call.channel, "Context": "agents",
         "Exten": "1002"}]

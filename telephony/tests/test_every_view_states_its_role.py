@@ -29,6 +29,13 @@ def _routes(patterns=None, namespace=""):
 
 
 ROUTES = sorted(_routes(), key=lambda item: item[0])
+# Routes anyone may reach: the login and logout pages, and the home page that sends each visitor
+# on (anonymous ones to the login page).
+OPEN = PUBLIC | {"home"}
+GUARDED = [(name, pattern) for name, pattern in ROUTES if name not in OPEN]
+OPEN_ROUTES = [(name, pattern) for name, pattern in ROUTES if name in OPEN]
+# What an anonymous visitor gets from each open route (logout takes POST only).
+OPEN_ANSWERS = {"users:login": (200, 200), "users:logout": (405, 302), "home": (302, 302)}
 
 
 def _roles(pattern: URLPattern) -> tuple[str, ...] | None:
@@ -50,21 +57,17 @@ def test_the_walk_finds_the_product_routes():
             "telephony:agent_panel", "dashboard"} <= names
 
 
-@pytest.mark.parametrize("name,pattern", ROUTES, ids=[name for name, _ in ROUTES])
+@pytest.mark.parametrize("name,pattern", GUARDED, ids=[name for name, _ in GUARDED])
 def test_every_route_states_a_role(name, pattern):
-    if name in PUBLIC or name == "home":
-        return
     roles = _roles(pattern)
     assert roles, f"{name} does not state its role (use role_required or api_view)"
     assert set(roles) <= {ADMIN, SUPERVISOR, AGENT}
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name,pattern", ROUTES, ids=[name for name, _ in ROUTES])
+@pytest.mark.parametrize("name,pattern", GUARDED, ids=[name for name, _ in GUARDED])
 def test_anonymous_and_wrong_roles_are_refused_before_anything_else(
         name, pattern, client, agent, supervisor):
-    if name in PUBLIC or name == "home":
-        return
     roles = set(_roles(pattern))
     url = _url(name, pattern)
     for method in (client.get, client.post):
@@ -80,3 +83,17 @@ def test_anonymous_and_wrong_roles_are_refused_before_anything_else(
             status = method(url).status_code
             assert status == 403, f"{name}: {role} got {status}"
         client.logout()
+
+
+@pytest.mark.parametrize("name,pattern", OPEN_ROUTES, ids=[name for name, _ in OPEN_ROUTES])
+def test_open_routes_state_no_role(name, pattern):
+    assert _roles(pattern) is None, f"{name} is meant for anyone, yet states a role"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name,pattern", OPEN_ROUTES, ids=[name for name, _ in OPEN_ROUTES])
+def test_open_routes_answer_anonymous_visitors(name, pattern, client):
+    url = _url(name, pattern)
+    assert (client.get(url).status_code, client.post(url).status_code) == OPEN_ANSWERS[name]
+    if name == "home":
+        assert client.get(url)["Location"] == reverse("users:login")

@@ -152,6 +152,12 @@ class FakeAmiServer:
         # Accept TCP and record every action, never answer. Settable at any time: True after a
         # login makes a connection that hangs, like a frozen or vanished host.
         self.black_hole = black_hole
+        # A host that freezes right after answering the Login: later actions are recorded and
+        # never answered (black_hole turns on by itself).
+        self.freeze_after_login = False
+        # Actions (lower case) on which the connection drops without an answer, as when the
+        # host or the network goes away while Asterisk handles the request.
+        self.drop_on_actions: set[str] = set()
         self.default_outcome = "answered"
         self.originate_outcomes: dict[str, str] = {}  # Channel -> key of OUTCOMES, or "silent"
         self.originate_response_delay = 0.05
@@ -286,8 +292,15 @@ class FakeAmiServer:
                     with self._lock:
                         self.actions.append(action)
                         self.raw_actions.append(raw + b"\r\n\r\n")
-                    if not self.black_hole:
+                    name = action.get("Action", "").lower()
+                    if self.black_hole:
+                        pass
+                    elif name in self.drop_on_actions:
+                        writer.close()
+                    else:
                         self._reply(conn, action)
+                        if name == "login" and self.freeze_after_login:
+                            self.black_hole = True
                     await writer.drain()
                     if writer.is_closing():
                         return
