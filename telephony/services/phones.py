@@ -1,5 +1,5 @@
-"""Write paths for extensions (phones): create, update, delete, assign, bulk create (CSV import
-and export: `phone_csv.py`).
+"""Write paths for extensions (phones): create, update (its agent too), delete, bulk create (CSV
+import and export: `phone_csv.py`).
 
 Each runs in one transaction with the realtime rows (`Phone.save()` / `phones_sync_bulk`), so a
 failure leaves neither a half-written phone nor half-written ps_* rows. Rules the database
