@@ -145,13 +145,18 @@ class AriClient:
     def endpoint(self, tech: str, resource: str) -> dict[str, Any]:
         return self._json("GET", f"/endpoints/{_segment(tech)}/{_segment(resource)}")
 
+    def channels(self) -> list[dict[str, Any]]:
+        """Every channel Asterisk has now (the dialer's reconcile after a restart)."""
+        return self._json("GET", "/channels")
+
     def originate(self, *, endpoint: str, extension: str, context: str, priority: int = 1,
                   caller_id: str | None = None, timeout: int = 30,
                   variables: dict[str, str] | None = None,
                   channel_id: str | None = None) -> dict[str, Any]:
         """Create a channel to `endpoint` (e.g. "PJSIP/1001") that continues in the dialplan at
         context/extension/priority once answered. Returns the channel JSON (its "id").
-        Calls go through AMI today (services/calls.py); the dialer will use this one."""
+        Agent calls go through AMI (services/calls.py) and the dialer originates into its Stasis
+        application (`originate_to_app`); kept for dialling into the dialplan over ARI."""
         params: dict[str, Any] = {"endpoint": endpoint, "extension": extension,
                                   "context": context, "priority": priority, "timeout": timeout}
         if caller_id:
@@ -170,8 +175,8 @@ class AriClient:
             raise
 
     def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        """A channel that no longer exists raises AriError("action", status=404). Kept for the
-        dialer, which hangs up the channels it created through ARI."""
+        """A channel that no longer exists raises AriError("action", status=404). The dialer
+        hangs up the channels it created through ARI with it."""
         self._request("DELETE", f"/channels/{_segment(channel_id)}", params={"reason": reason})
 
     # --- what the dialer needs: channels in our Stasis application, bridges, playback ---
