@@ -312,6 +312,7 @@ def _handler_for(fake: FakeAriServer) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
         server_version = "Asterisk/22.10.1"
         sys_version = ""
 
