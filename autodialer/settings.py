@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_tasks",
+    "django_tasks_db",
     "users",
     "telephony",
     "auditlog",
@@ -141,6 +143,17 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Uploaded files (lead CSVs while they import, safe-harbor messages): a directory only the
+# app writes. Asterisk plays the converted safe-harbor WAVs from ASTERISK_SOUNDS_DIR.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
+ASTERISK_SOUNDS_DIR = Path(env_str("ASTERISK_SOUNDS_DIR", str(MEDIA_ROOT / "sounds")))
+LEAD_IMPORT_MAX_MB = env_int("LEAD_IMPORT_MAX_MB", 50)
+
+# Background jobs (lead imports): django-tasks with its database backend, run by
+# `manage.py db_worker` (docs/architecture.md says why).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -76,3 +76,12 @@ def display_name_problem(value: str) -> str | None:
 def display_name_validator(value: str) -> None:
     if problem := display_name_problem(value):
         raise ValidationError(problem, code="invalid")
+
+
+def timezone_validator(value: str) -> None:
+    """An IANA time zone name this machine's zone database knows (e.g. America/Chicago)."""
+    from telephony.calling.zones import is_known_zone
+
+    if not is_known_zone(value):
+        raise ValidationError(f"{value!r} is not a known time zone (use a name like "
+                              f"America/Chicago or Europe/London).")

@@ -1,4 +1,5 @@
-"""Campaign form: validates names and caller ID before they can reach an AMI frame."""
+"""Campaign form: validates names and caller ID before they can reach an AMI frame, and the
+dialling settings against the campaign's calling rules."""
 
 from __future__ import annotations
 
@@ -6,26 +7,68 @@ from django import forms
 
 from telephony.models import Campaign, Carrier
 from telephony.validators import caller_id_name_validator
+from users.roles import AGENT
+
+SAFE_HARBOR_MAX_BYTES = 10 * 1024 * 1024
 
 
 class CampaignForm(forms.ModelForm):
+    safe_harbor = forms.FileField(
+        label="Safe-harbor message (WAV)", required=False,
+        help_text="Played to a person the dialer cannot connect to an agent within 2 seconds. "
+                  "A PCM WAV file; it is converted to 8 kHz mono for Asterisk.")
+
     class Meta:
         model = Campaign
-        fields = ["name", "description", "is_active", "caller_id_name", "caller_id_number",
-                  "carrier"]
+        fields = ["name", "description", "dial_mode", "caller_id_name", "caller_id_number",
+                  "carrier", "agents", "calling_rules", "default_timezone", "ring_timeout",
+                  "max_attempts", "max_attempts_per_day", "retry_no_answer_minutes",
+                  "retry_busy_minutes", "retry_congestion_minutes", "retry_machine_minutes",
+                  "retry_dropped_minutes", "abandon_target_percent", "abandon_window",
+                  "wrapup_seconds"]
         help_texts = {
             "caller_id_name": "Shown to the called party when the carrier passes it on. "
                               "Empty: the agent's extension's caller ID is used.",
             "caller_id_number": "Digits with an optional leading +. Empty: the extension's.",
-            "carrier": "Optional default carrier for this campaign's calls.",
+            "carrier": "Every call of this campaign goes out through this carrier. Empty: "
+                       "the agents' dialplan decides.",
+            "calling_rules": "Empty: the built-in US federal rules (08:00-21:00 in each "
+                             "lead's local time, every day).",
+            "ring_timeout": "At least 15 seconds (the US Telemarketing Sales Rule).",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}),
+                   "agents": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["carrier"].queryset = Carrier.objects.filter(is_active=True)
+        self.fields["agents"].queryset = (self.fields["agents"].queryset
+                                          .filter(groups__name=AGENT, is_active=True)
+                                          .order_by("username").distinct())
         # Goes into the Originate's CallerID as "name" <number>: no quotes or angle brackets.
         self.fields["caller_id_name"].validators.append(caller_id_name_validator)
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
+
+    def clean_safe_harbor(self):
+        upload = self.cleaned_data.get("safe_harbor")
+        if upload and upload.size > SAFE_HARBOR_MAX_BYTES:
+            raise forms.ValidationError("The message may be at most 10 MB.")
+        return upload
+
+    def clean(self) -> dict:
+        data = super().clean()
+        rules = data.get("calling_rules")
+        if rules is not None:
+            ring, target = data.get("ring_timeout"), data.get("abandon_target_percent")
+            if ring is not None and ring < rules.min_ring_seconds:
+                self.add_error("ring_timeout", f"{rules.name} requires at least "
+                                               f"{rules.min_ring_seconds} seconds.")
+            if target is not None and target > rules.max_abandon_percent:
+                self.add_error("abandon_target_percent",
+                               f"{rules.name} allows at most {rules.max_abandon_percent} %.")
+        per_day, total = data.get("max_attempts_per_day"), data.get("max_attempts")
+        if per_day and total and per_day > total:
+            self.add_error("max_attempts_per_day", "Cannot be more than the attempts per lead.")
+        return data

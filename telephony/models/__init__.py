@@ -1,11 +1,15 @@
 """Telephony models, one module per subdomain (see docs/architecture.md)."""
 
 from telephony.models.calls import Call, IdempotentRequest
-from telephony.models.campaigns import Campaign
+from telephony.models.campaigns import Campaign, CampaignStatusChange
 from telephony.models.carriers import Carrier
 from telephony.models.dialer_attempts import DialAttempt, LedgerSealed
 from telephony.models.dialer_sessions import AgentSession, AgentStateChange, PauseCode
 from telephony.models.dialplan import DialplanContext, DialplanExtension
+from telephony.models.dispositions import Callback, CallDisposition, Disposition
+from telephony.models.dnc import DncEntry
+from telephony.models.lead_imports import LeadImport, LeadImportIssue
+from telephony.models.leads import Lead, LeadList
 from telephony.models.phones import Phone
 from telephony.models.realtime import (
     ExtensionsTable,
@@ -17,22 +21,34 @@ from telephony.models.realtime import (
     PsEndpointIdIp,
     PsRegistration,
 )
+from telephony.models.rules import BlockedDate, CallingRules
 from telephony.models.servers import AsteriskServer
 
 __all__ = [
     "AgentSession",
     "AgentStateChange",
     "AsteriskServer",
+    "BlockedDate",
     "Call",
+    "CallDisposition",
+    "Callback",
+    "CallingRules",
     "Campaign",
+    "CampaignStatusChange",
     "Carrier",
     "DialAttempt",
     "DialplanContext",
     "DialplanExtension",
+    "Disposition",
+    "DncEntry",
     "ExtensionsTable",
     "IdempotentRequest",
     "LedgerSealed",
     "PauseCode",
+    "Lead",
+    "LeadImport",
+    "LeadImportIssue",
+    "LeadList",
     "Phone",
     "PsAor",
     "PsAuth",

@@ -33,6 +33,10 @@ class Call(models.Model):
                                related_name="calls")
     campaign = models.ForeignKey("telephony.Campaign", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="calls")
+    # The campaign lead this call is to, when it is one (dialer calls, or a manual campaign
+    # call to a number that is a lead of the campaign): the agent dispositions it.
+    lead = models.ForeignKey("telephony.Lead", null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="calls")
     number = models.CharField(max_length=24)
     direction = models.CharField(max_length=10, choices=Direction.choices,
                                  default=Direction.OUTBOUND)

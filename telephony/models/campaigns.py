@@ -1,20 +1,103 @@
+"""Campaigns: what an outbound campaign dials with, and the history of its status.
+
+The dialer reads these fields (docs/campaigns.md explains them to supervisors): `status`
+(only RUNNING campaigns are dialled), `dial_mode`, `carrier` (every call of the campaign goes
+out through it), `ring_timeout`, the attempt limits and the retry delays per outcome
+(`retry_delay_for(outcome)`), the abandon-rate target and window, `wrapup_seconds`,
+`safe_harbor_sound` and `calling_rules` (None: the built-in US federal defaults).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from telephony.validators import caller_id_number_validator, safe_text_validator
+from telephony.models.rules import AbandonWindow
+from telephony.validators import (
+    caller_id_number_validator,
+    safe_text_validator,
+    timezone_validator,
+)
+
+# The US Telemarketing Sales Rule's minimum: 15 seconds or four rings before an unanswered
+# call may be disconnected (16 CFR 310.4(b)(4)(i)).
+MIN_RING_TIMEOUT = 15
 
 
 class Campaign(models.Model):
-    """A calling campaign. Minimal for now: agents pick one when dialling, for caller ID."""
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+
+    # Which status may follow which (draft → running ⇄ paused → finished).
+    TRANSITIONS = {
+        Status.DRAFT: (Status.RUNNING, Status.FINISHED),
+        Status.RUNNING: (Status.PAUSED, Status.FINISHED),
+        Status.PAUSED: (Status.RUNNING, Status.FINISHED),
+        Status.FINISHED: (),
+    }
+    # Agents may place calls for a campaign in these statuses (a draft is not ready yet).
+    OPEN_STATUSES = (Status.RUNNING, Status.PAUSED)
+
+    class DialMode(models.TextChoices):
+        MANUAL = "manual", "Manual (the agent types or picks the number)"
+        PREVIEW = "preview", "Preview (the agent sees the lead, then dials)"
+        PROGRESSIVE = "progressive", "Progressive (one call per free agent)"
+        PREDICTIVE = "predictive", "Predictive (paced by the abandon-rate target)"
 
     name = models.CharField(max_length=100, unique=True, validators=[safe_text_validator])
     description = models.TextField(blank=True)
-    is_active = models.BooleanField("active", default=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT,
+                              db_index=True)
+    dial_mode = models.CharField(max_length=12, choices=DialMode.choices,
+                                 default=DialMode.MANUAL)
     caller_id_name = models.CharField("caller ID name", max_length=40, blank=True,
                                       validators=[safe_text_validator])
     caller_id_number = models.CharField("caller ID number", max_length=21, blank=True,
                                         validators=[caller_id_number_validator])
     carrier = models.ForeignKey("telephony.Carrier", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="campaigns")
+    agents = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                    related_name="campaigns")
+    calling_rules = models.ForeignKey("telephony.CallingRules", null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="campaigns")
+    default_timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[timezone_validator],
+        help_text="For leads whose number spans several zones and whose row names none.")
+    ring_timeout = models.PositiveSmallIntegerField(
+        "ring timeout (s)", default=20,
+        validators=[MinValueValidator(MIN_RING_TIMEOUT), MaxValueValidator(120)])
+    max_attempts = models.PositiveSmallIntegerField(
+        "attempts per lead", default=5, validators=[MinValueValidator(1)])
+    max_attempts_per_day = models.PositiveSmallIntegerField(
+        "attempts per lead per day", default=3, validators=[MinValueValidator(1)])
+    retry_no_answer_minutes = models.PositiveIntegerField(
+        "retry after no answer (min)", default=120, validators=[MinValueValidator(1)])
+    retry_busy_minutes = models.PositiveIntegerField(
+        "retry after busy (min)", default=15, validators=[MinValueValidator(1)])
+    retry_congestion_minutes = models.PositiveIntegerField(
+        "retry after congestion (min)", default=10, validators=[MinValueValidator(1)])
+    retry_machine_minutes = models.PositiveIntegerField(
+        "retry after answering machine (min)", default=240, validators=[MinValueValidator(1)])
+    retry_dropped_minutes = models.PositiveIntegerField(
+        "retry after a dropped call (min)", default=60, validators=[MinValueValidator(1)])
+    abandon_target_percent = models.DecimalField(
+        "abandon-rate target (%)", max_digits=4, decimal_places=2, default=3,
+        validators=[MinValueValidator(0), MaxValueValidator(100)])
+    abandon_window = models.CharField(max_length=3, choices=AbandonWindow.choices,
+                                      default=AbandonWindow.DAYS_30)
+    wrapup_seconds = models.PositiveSmallIntegerField(
+        "wrap-up limit (s)", default=60, validators=[MaxValueValidator(3600)],
+        help_text="How long an agent may take to pick a disposition; 0 means no limit.")
+    # The converted file's name without extension, relative to the sounds directory Asterisk
+    # reads (docs/campaigns.md): what Playback() takes.
+    safe_harbor_sound = models.CharField(max_length=100, blank=True, editable=False)
+    safe_harbor_original_name = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -23,3 +106,34 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def retry_delay_for(self, outcome: str) -> int | None:
+        """Minutes before a lead whose call ended with `outcome` may be called again."""
+        return {
+            "no_answer": self.retry_no_answer_minutes,
+            "busy": self.retry_busy_minutes,
+            "congestion": self.retry_congestion_minutes,
+            "failed": self.retry_congestion_minutes,
+            "machine": self.retry_machine_minutes,
+            "dropped": self.retry_dropped_minutes,
+        }.get(outcome)
+
+
+class CampaignStatusChange(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE,
+                                 related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Campaign.Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Campaign.Status.choices)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign}: {self.from_status or '—'} → {self.to_status}"

@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from telephony.asterisk.ami import AmiClient, AmiError
 from telephony.asterisk.values import format_callerid
-from telephony.models import Call, Campaign, IdempotentRequest, Phone
+from telephony.models import Call, Campaign, IdempotentRequest, Lead, Phone
 from telephony.services.asterisk import ami_config_for
 from telephony.services.call_events import CALL_ID_VARIABLE, call_finish
+from telephony.services.dialplan import dialplan_carrier_context
 from telephony.services.errors import ServiceError
+from users.roles import is_supervisor
 
 ORIGINATE_TIMEOUT_MS = 30_000  # how long the agent's phone rings
 MAX_DIGITS = 20
@@ -133,7 +135,7 @@ def dial_target_resolve(raw: object, *, phone: Phone, code: str, what: str) -> s
     return _parse_number(text, code=code, what=what)
 
 
-def _campaign(campaign_id: object) -> Campaign | None:
+def _campaign(campaign_id: object, user: Any) -> Campaign | None:
     if campaign_id is None or campaign_id == "":
         return None
     if isinstance(campaign_id, bool) or not isinstance(campaign_id, int | str):
@@ -141,10 +143,26 @@ def _campaign(campaign_id: object) -> Campaign | None:
     text = str(campaign_id)
     if not text.isascii() or not text.isdigit() or len(text) > 9:
         raise CallRejected("invalid_campaign", "campaign_id must be a number.")
-    campaign = Campaign.objects.filter(pk=int(text), is_active=True).first()
+    campaigns = Campaign.objects.filter(status__in=Campaign.OPEN_STATUSES).select_related(
+        "carrier")
+    if not is_supervisor(user):
+        campaigns = campaigns.filter(agents=user)  # agents call for their own campaigns only
+    campaign = campaigns.filter(pk=int(text)).first()
     if campaign is None:
-        raise CallRejected("invalid_campaign", "No active campaign with this id.")
+        raise CallRejected("invalid_campaign", "No running campaign with this id is assigned "
+                                               "to you.")
     return campaign
+
+
+def _dial_context(campaign: Campaign | None, phone: Phone, exten: str) -> str:
+    """A campaign's outside calls go out through its carrier's context; extensions and
+    calls without a carrier go through the phone's own context."""
+    if campaign is None or campaign.carrier is None or not exten.startswith("+"):
+        return phone.context
+    if not campaign.carrier.is_active:
+        raise CallRejected("carrier_inactive", f"The campaign's carrier "
+                                               f"{campaign.carrier.name} is switched off.", 409)
+    return dialplan_carrier_context(carrier=campaign.carrier)
 
 
 def _caller_id(campaign: Campaign | None, phone: Phone, *, internal: bool = False) -> str | None:
@@ -197,9 +215,12 @@ def call_originate(*, user: Any, number: object, campaign_id: object = None,
 
 def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, str]:
     _screen(number, code="invalid_number", what="phone number")
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(campaign_id, user)
     phone = own_phone(user)
     exten = dial_target_resolve(number, phone=phone, code="invalid_number", what="phone number")
+    context = _dial_context(campaign, phone, exten)
+    lead = (Lead.objects.filter(campaign=campaign, phone_number=exten).first()
+            if campaign is not None else None)
     with transaction.atomic():
         # Serialises one user's originates (PostgreSQL, MariaDB), so two clicks at once cannot
         # both pass the "one live call" check below.
@@ -207,11 +228,11 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
         if _live_calls_after_expiry(user):
             raise CallRejected("call_in_progress", "You already have a call in progress.", 409)
         call = Call.objects.create(user=user, phone=phone, server=phone.server,
-                                   campaign=campaign, number=exten,
+                                   campaign=campaign, lead=lead, number=exten,
                                    direction=Call.Direction.OUTBOUND, status=Call.Status.QUEUED)
     try:
         AmiClient(ami_config_for(phone.server)).originate(
-            channel=f"PJSIP/{phone.extension}", context=phone.context, exten=exten, priority=1,
+            channel=f"PJSIP/{phone.extension}", context=context, exten=exten, priority=1,
             caller_id=_caller_id(campaign, phone, internal=exten.isdigit()),
             timeout_ms=ORIGINATE_TIMEOUT_MS,
             variables={CALL_ID_VARIABLE: str(call.id)}, action_id=str(call.id))

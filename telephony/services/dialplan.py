@@ -354,3 +354,39 @@ def dialplan_scaffold_agents() -> ScaffoldResult:
         carrier=carrier, rules_written=written, rules_removed=removed,
         skipped_patterns=skipped,
     )
+
+
+# --- one outbound context per carrier, for campaigns ----------------------------------------
+
+def carrier_context_name(carrier: Carrier) -> str:
+    name = f"out-{carrier.slug}"
+    return name if len(name) <= 40 else f"out-carrier-{carrier.pk}"
+
+
+def dialplan_carrier_context(*, carrier: Carrier) -> str:
+    """The context whose rules dial any number through `carrier` (its prefix, strip and
+    channel limit rules), written (scaffolded) or rewritten when the carrier changed. A
+    campaign's calls are originated into it, so they leave through the campaign's carrier
+    whatever the agents' own context does. Returns its name."""
+    name = carrier_context_name(carrier)
+    steps = outbound_steps(carrier)
+    wanted = [(pattern, index, application, arguments)
+              for pattern in OUTBOUND_PATTERNS
+              for index, (application, arguments) in enumerate(steps, 1)]
+    with transaction.atomic():
+        context, _created = DialplanContext.objects.get_or_create(
+            name=name, defaults={"description": f"Campaign calls through the carrier "
+                                                f"{carrier.name} (scaffolded)"})
+        context = _locked(context)
+        have = sorted((rule.pattern, rule.priority, rule.application, rule.arguments)
+                      for rule in context.extensions.all())
+        if have != sorted(wanted):
+            context.extensions.all().delete()
+            for order, pattern in enumerate(OUTBOUND_PATTERNS, 1):
+                for index, (application, arguments) in enumerate(steps, 1):
+                    _clean_rule(pattern, application, arguments)
+                    DialplanExtension.objects.create(
+                        context=context, pattern=pattern, priority=index, order=order,
+                        application=application, arguments=arguments, scaffolded=True)
+            dialplan_sync_context(context)
+    return name

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from telephony.models import Call, Campaign, Phone, PsContact
+from telephony.tests.campaign_helpers import running_campaign
 from telephony.tests.phone_helpers import make_server
 
 pytestmark = pytest.mark.django_db
@@ -161,12 +162,14 @@ def test_the_registration_endpoint_says_when_there_is_no_phone(agent_client):
 
 # --- dialling ------------------------------------------------------------------------------
 
-def test_it_offers_only_active_campaigns(agent_client):
-    Campaign.objects.create(name="Spring renewals")
-    Campaign.objects.create(name="Old winter push", is_active=False)
+def test_it_offers_only_running_campaigns_the_agent_is_assigned_to(agent_client, agent,
+                                                                     other_agent):
+    running_campaign("Spring renewals", agents=[agent])
+    running_campaign("Someone else's", agents=[other_agent])
+    Campaign.objects.create(name="Old winter push", status=Campaign.Status.FINISHED)
     page = agent_client.get(URL).content.decode()
     assert "Spring renewals" in page
-    assert "Old winter push" not in page
+    assert "Old winter push" not in page and "Someone else" not in page
     assert '<option value="">No campaign</option>' in page
 
 

@@ -27,8 +27,9 @@ from playwright.sync_api import expect
 
 from conftest import browser_login
 from telephony.management.commands.asterisk_events import listen
-from telephony.models import AsteriskServer, Call, Campaign, Phone, PsContact
+from telephony.models import AsteriskServer, Call, Phone, PsContact
 from telephony.services.call_events import CALL_ID_VARIABLE
+from telephony.tests.campaign_helpers import running_campaign
 from telephony.tests.fakes import wait_until
 from telephony.tests.fakes.ami import (
     FakeAmiServer,
@@ -184,7 +185,7 @@ def test_agent_dials_sees_ringing_then_answered_and_hangs_up(page, ami, agent, t
     server = _server(ami.port)
     _phone(server, agent)
     _register("1001")
-    campaign = Campaign.objects.create(name="Spring renewals")
+    campaign = running_campaign("Spring renewals", agents=[agent])
     earlier = [
         Call.objects.create(user=agent, number="+15557654321", status=Call.Status.NO_ANSWER,
                             hangup_cause=19, hangup_cause_text="User alerting, no answer",

@@ -19,6 +19,7 @@ from telephony.models import Call, Campaign, IdempotentRequest, Phone
 from telephony.services.call_events import handle_event
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import answered_call, make_call, post_json
+from telephony.tests.campaign_helpers import running_campaign
 from telephony.tests.fakes.ami import closed_port, registered_endpoint
 
 pytestmark = pytest.mark.django_db
@@ -75,9 +76,9 @@ def test_it_refuses_to_dial_the_agents_own_extension(agent_client, agent_phone, 
     assert fake_ami.connection_count == 0
 
 
-def test_it_uses_the_campaigns_caller_id(agent_client, agent_phone, fake_ami):
-    campaign = Campaign.objects.create(name="Spring", caller_id_name="Spring Sale",
-                                       caller_id_number="+15550100")
+def test_it_uses_the_campaigns_caller_id(agent_client, agent, agent_phone, fake_ami):
+    campaign = running_campaign("Spring", agents=[agent], caller_id_name="Spring Sale",
+                                caller_id_number="+15550100")
 
     response = post_json(agent_client, "call_originate",
                          {"phone_number": "5551234567", "campaign_id": campaign.pk})
@@ -87,8 +88,8 @@ def test_it_uses_the_campaigns_caller_id(agent_client, agent_phone, fake_ami):
     assert fake_ami.actions_named("Originate")[0]["CallerID"] == '"Spring Sale" <+15550100>'
 
 
-def test_it_accepts_the_campaign_id_as_a_string(agent_client, agent_phone, fake_ami):
-    campaign = Campaign.objects.create(name="Spring")
+def test_it_accepts_the_campaign_id_as_a_string(agent_client, agent, agent_phone, fake_ami):
+    campaign = running_campaign("Spring", agents=[agent])
 
     response = post_json(agent_client, "call_originate",
                          {"phone_number": "5551234567", "campaign_id": str(campaign.pk)})
@@ -96,8 +97,23 @@ def test_it_accepts_the_campaign_id_as_a_string(agent_client, agent_phone, fake_
     assert response.status_code == 201
 
 
-def test_it_refuses_an_inactive_campaign(agent_client, agent_phone, fake_ami):
-    campaign = Campaign.objects.create(name="Old", is_active=False)
+@pytest.mark.parametrize("status", ["draft", "finished"])
+def test_it_refuses_a_campaign_that_is_not_running(status, agent_client, agent, agent_phone,
+                                                    fake_ami):
+    campaign = running_campaign("Old", agents=[agent])
+    Campaign.objects.filter(pk=campaign.pk).update(status=status)
+
+    response = post_json(agent_client, "call_originate",
+                         {"phone_number": "5551234567", "campaign_id": campaign.pk})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_campaign"
+    assert fake_ami.connection_count == 0
+
+
+def test_it_refuses_a_campaign_the_agent_is_not_assigned_to(agent_client, agent_phone,
+                                                             other_agent, fake_ami):
+    campaign = running_campaign("Theirs", agents=[other_agent])
 
     response = post_json(agent_client, "call_originate",
                          {"phone_number": "5551234567", "campaign_id": campaign.pk})

@@ -8,43 +8,132 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from telephony.models import Campaign
+from telephony.models import CallingRules, Campaign, CampaignStatusChange, Disposition
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("telephony:campaign_list")
 CREATE = reverse("telephony:campaign_create")
 
 
+def form_data(**overrides) -> dict:
+    data = {"name": "Spring", "dial_mode": "manual", "caller_id_name": "Spring Sale",
+            "caller_id_number": "+15550100", "default_timezone": "America/New_York",
+            "ring_timeout": 20, "max_attempts": 5, "max_attempts_per_day": 3,
+            "retry_no_answer_minutes": 120, "retry_busy_minutes": 15,
+            "retry_congestion_minutes": 10, "retry_machine_minutes": 240,
+            "retry_dropped_minutes": 60, "abandon_target_percent": "3.00",
+            "abandon_window": "30d", "wrapup_seconds": 60}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
 @pytest.mark.parametrize("persona", ["admin_client", "supervisor_client"])
-def test_admins_and_supervisors_create_and_edit_campaigns(persona, request):
+def test_admins_and_supervisors_create_and_edit_campaigns(persona, request, agent):
     client = request.getfixturevalue(persona)
 
-    created = client.post(CREATE, {"name": "Spring", "is_active": "on",
-                                   "caller_id_name": "Spring Sale",
-                                   "caller_id_number": "+15550100"})
+    created = client.post(CREATE, form_data(agents=[agent.pk]))
     campaign = Campaign.objects.get()
     edited = client.post(reverse("telephony:campaign_edit", args=[campaign.pk]),
-                         {"name": "Spring 2", "caller_id_number": ""})
+                         form_data(name="Spring 2", caller_id_number="", ring_timeout=25))
 
     assert created.status_code == edited.status_code == 302
     campaign.refresh_from_db()
-    assert (campaign.name, campaign.is_active, campaign.caller_id_number) == ("Spring 2", False,
-                                                                              "")
+    assert (campaign.name, campaign.status, campaign.caller_id_number, campaign.ring_timeout) \
+        == ("Spring 2", "draft", "", 25)
+    assert list(campaign.agents.all()) == []  # the edit left no agent ticked
     assert "Spring 2" in client.get(LIST, {"show": "all"}).content.decode()
 
 
+def test_a_new_campaign_starts_with_the_default_dispositions_and_its_history(admin_client,
+                                                                             agent):
+    admin_client.post(CREATE, form_data(agents=[agent.pk]))
+    campaign = Campaign.objects.get()
+
+    names = set(Disposition.objects.filter(campaign=campaign).values_list("name", flat=True))
+    assert {"Sale", "Not interested", "Call back", "Do not call", "No answer"} <= names
+    assert list(campaign.agents.all()) == [agent]
+    assert campaign.status_changes.get().to_status == "draft"
+
+
 def test_it_refuses_caller_ids_that_could_break_an_ami_frame(admin_client):
-    response = admin_client.post(CREATE, {"name": "Evil", "caller_id_name": 'x" <1>',
-                                          "caller_id_number": "12ab"})
+    response = admin_client.post(CREATE, form_data(name="Evil", caller_id_name='x" <1>',
+                                                   caller_id_number="12ab"))
 
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {"caller_id_name", "caller_id_number"}
     assert not Campaign.objects.exists()
 
 
-def test_inactive_campaigns_are_hidden_unless_asked(admin_client):
+@pytest.mark.parametrize("ring", [0, 14])
+def test_it_refuses_a_ring_timeout_below_15_seconds(ring, admin_client):
+    response = admin_client.post(CREATE, form_data(ring_timeout=ring))
+
+    assert response.status_code == 200
+    assert "ring_timeout" in response.context["form"].errors
+    assert not Campaign.objects.exists()
+
+
+def test_the_rules_set_the_floor_for_ring_timeout_and_abandon_target(admin_client):
+    rules = CallingRules.objects.create(name="Strict", min_ring_seconds=25,
+                                        max_abandon_percent=2)
+
+    response = admin_client.post(CREATE, form_data(calling_rules=rules.pk, ring_timeout=20,
+                                                   abandon_target_percent="3"))
+
+    assert set(response.context["form"].errors) == {"ring_timeout", "abandon_target_percent"}
+
+
+def test_it_refuses_more_attempts_per_day_than_in_total(admin_client):
+    response = admin_client.post(CREATE, form_data(max_attempts=2, max_attempts_per_day=3))
+    assert "max_attempts_per_day" in response.context["form"].errors
+
+
+def test_status_moves_draft_running_paused_finished_with_its_history(supervisor_client,
+                                                                     supervisor):
+    campaign = Campaign.objects.create(name="Spring")
+    url = reverse("telephony:campaign_status", args=[campaign.pk])
+
+    for status in ("running", "paused", "running", "finished"):
+        assert supervisor_client.post(url, {"status": status}).status_code == 302
+        campaign.refresh_from_db()
+        assert campaign.status == status
+
+    changes = list(CampaignStatusChange.objects.filter(campaign=campaign)
+                   .order_by("pk").values_list("from_status", "to_status", "changed_by"))
+    assert changes == [("draft", "running", supervisor.pk), ("running", "paused", supervisor.pk),
+                       ("paused", "running", supervisor.pk),
+                       ("running", "finished", supervisor.pk)]
+    page = supervisor_client.get(reverse("telephony:campaign_detail", args=[campaign.pk]))
+    assert "sam" in page.content.decode() and "Finished" in page.content.decode()
+
+
+@pytest.mark.parametrize("start, to", [("finished", "running"), ("draft", "paused"),
+                                       ("running", "draft")])
+def test_it_refuses_a_status_change_the_cycle_does_not_allow(start, to, admin_client):
+    campaign = Campaign.objects.create(name="Spring", status=start)
+
+    response = admin_client.post(reverse("telephony:campaign_status", args=[campaign.pk]),
+                                 {"status": to}, follow=True)
+
+    campaign.refresh_from_db()
+    assert campaign.status == start
+    assert not campaign.status_changes.exists()
+    assert "cannot become" in response.content.decode()
+
+
+def test_a_dialling_campaign_needs_an_agent_to_start(admin_client):
+    campaign = Campaign.objects.create(name="Spring", dial_mode="progressive")
+
+    admin_client.post(reverse("telephony:campaign_status", args=[campaign.pk]),
+                      {"status": "running"})
+
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+def test_finished_campaigns_are_hidden_unless_asked(admin_client):
     Campaign.objects.create(name="Live one")
-    Campaign.objects.create(name="Old one", is_active=False)
+    Campaign.objects.create(name="Old one", status="finished")
 
     assert "Old one" not in admin_client.get(LIST).content.decode()
     assert "Old one" in admin_client.get(LIST, {"show": "all"}).content.decode()
@@ -71,12 +160,13 @@ def test_agents_get_403_and_strangers_the_login_page(url, agent_client):
     assert response.status_code == 302 and "/users/login/" in response["Location"]
 
 
-def test_an_agent_cannot_edit_a_campaign(agent_client):
+@pytest.mark.parametrize("name", ["campaign_edit", "campaign_detail", "campaign_status"])
+def test_an_agent_cannot_see_edit_or_start_a_campaign(name, agent_client):
     campaign = Campaign.objects.create(name="Spring")
 
-    response = agent_client.post(reverse("telephony:campaign_edit", args=[campaign.pk]),
-                                 {"name": "Hacked"})
+    response = agent_client.post(reverse(f"telephony:{name}", args=[campaign.pk]),
+                                 {"name": "Hacked", "status": "running"})
 
     assert response.status_code == 403
     campaign.refresh_from_db()
-    assert campaign.name == "Spring"
+    assert (campaign.name, campaign.status) == ("Spring", "draft")

@@ -69,7 +69,7 @@ def test_originate_refuses_every_hostile_number(agent_client, agent_phone, other
 
 def test_originate_refuses_every_hostile_campaign_id(agent_client, agent_phone, fake_ami):
     real = Campaign.objects.create(name="Real")
-    Campaign.objects.filter(pk=real.pk).update(is_active=False)
+    Campaign.objects.filter(pk=real.pk).update(status=Campaign.Status.FINISHED)
     # "" means "no campaign" (allowed), so it is not hostile here.
     values = [v for v in hostile_strings() if v] + [
         True, False, 1.5, [1], {"id": 1}, -1, 0, 10**12, "1 OR 1=1", "1; DROP TABLE calls",

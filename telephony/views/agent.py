@@ -17,9 +17,10 @@ from django.utils import dateformat, timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from telephony.models import Call, Campaign, Phone
+from telephony.models import Call, Phone
 from telephony.realtime.registration import Registration, registration_of
 from telephony.services.calls import outbound_caller_id
+from telephony.services.campaigns import campaigns_of_agent
 from telephony.views.calls import api_view
 from users.roles import AGENT, role_required
 
@@ -100,7 +101,7 @@ def agent_panel(request: HttpRequest) -> HttpResponse:
         "registration": registration,
         "transport": transport_label(phone.transport) if phone else "",
         "outbound_caller_id": outbound_caller_id(phone=phone) if phone else "",
-        "campaigns": Campaign.objects.filter(is_active=True).only("id", "name"),
+        "campaigns": campaigns_of_agent(request.user).only("id", "name"),
         "calls": recent_calls(request.user),
         "api": _api_urls(),
         "dialpad": DIALPAD,

@@ -1,55 +1,127 @@
-"""Campaigns: list, create, edit (admins and supervisors)."""
+"""Campaigns: list, create, edit, the campaign page (counts, history) and status changes
+(admins and supervisors)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from telephony.calling.rules import Reason
+from telephony.calling.selection import lead_counts
 from telephony.forms.campaigns import CampaignForm
 from telephony.models import Campaign
+from telephony.services.campaign_errors import CampaignServiceError
+from telephony.services.campaigns import (
+    campaign_create,
+    campaign_status_change,
+    campaign_update,
+)
 from users.roles import ADMIN, SUPERVISOR, role_required
+
+FORM = "telephony/campaigns/campaign_form.html"
+
+
+def _fields(form: CampaignForm) -> dict:
+    return {name: value for name, value in form.cleaned_data.items()
+            if name not in ("agents", "safe_harbor")}
+
+
+def _save(request: HttpRequest, form: CampaignForm, campaign: Campaign | None):
+    try:
+        if campaign is None:
+            return campaign_create(fields=_fields(form), agents=form.cleaned_data["agents"],
+                                   user=request.user,
+                                   safe_harbor=form.cleaned_data.get("safe_harbor"))
+        return campaign_update(campaign=campaign, fields=_fields(form),
+                               agents=form.cleaned_data["agents"],
+                               safe_harbor=form.cleaned_data.get("safe_harbor"))
+    except CampaignServiceError as exc:
+        form.add_error("safe_harbor" if "message" in exc.message or "WAV" in exc.message
+                       else None, exc.message)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+    return None
 
 
 @role_required(ADMIN, SUPERVISOR)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     campaigns = (Campaign.objects.select_related("carrier")
-                 .annotate(call_count=Count("calls")).order_by("name"))
+                 .annotate(call_count=Count("calls", distinct=True)).order_by("name"))
     show = request.GET.get("show", "active")
     if show == "active":
-        campaigns = campaigns.filter(is_active=True)
+        campaigns = campaigns.exclude(status=Campaign.Status.FINISHED)
     page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
     return render(request, "telephony/campaigns/campaign_list.html", {"page": page, "show": show})
 
 
 @role_required(ADMIN, SUPERVISOR)
-def campaign_create(request: HttpRequest) -> HttpResponse:
-    form = CampaignForm(request.POST or None)
+def campaign_create_view(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        campaign = form.save()
-        messages.success(request, f"Campaign {campaign.name} created.")
-        return redirect("telephony:campaign_list")
-    return render(request, "telephony/campaigns/campaign_form.html",
-                  {"form": form, "title": "New campaign"})
+        campaign = _save(request, form, None)
+        if campaign is not None:
+            messages.success(request, f"Campaign {campaign.name} created (draft).")
+            return redirect("telephony:campaign_detail", pk=campaign.pk)
+    return render(request, FORM, {"form": form, "title": "New campaign"})
 
 
 @role_required(ADMIN, SUPERVISOR)
 def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    form = CampaignForm(request.POST or None, instance=campaign)
+    form = CampaignForm(request.POST or None, request.FILES or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"Campaign {campaign.name} saved.")
-        return redirect("telephony:campaign_list")
-    return render(request, "telephony/campaigns/campaign_form.html",
-                  {"form": form, "title": f"Edit campaign {campaign.name}", "campaign": campaign})
+        if _save(request, form, campaign) is not None:
+            messages.success(request, f"Campaign {campaign.name} saved.")
+            return redirect("telephony:campaign_detail", pk=campaign.pk)
+    return render(request, FORM, {"form": form, "title": f"Edit campaign {campaign.name}",
+                                  "campaign": campaign})
+
+
+@role_required(ADMIN, SUPERVISOR)
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("carrier", "calling_rules"),
+                                 pk=pk)
+    counts = lead_counts(campaign, timezone.now())
+    blocked = [(Reason(code).label, code, count) for code, count in counts.items()
+               if code != Reason.DIALABLE and count]
+    return render(request, "telephony/campaigns/campaign_detail.html", {
+        "campaign": campaign,
+        "dialable": counts[Reason.DIALABLE],
+        "blocked": blocked,
+        "total": sum(counts.values()),
+        "history": campaign.status_changes.select_related("changed_by")[:20],
+        "lists": campaign.lead_lists.annotate(lead_count=Count("leads")),
+        "next_statuses": [Campaign.Status(s) for s in
+                          Campaign.TRANSITIONS[Campaign.Status(campaign.status)]],
+        "agents": campaign.agents.order_by("username"),
+    })
+
+
+@role_required(ADMIN, SUPERVISOR)
+@require_POST
+def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        campaign_status_change(campaign=campaign, to_status=request.POST.get("status", ""),
+                               user=request.user)
+        messages.success(request, f"Campaign {campaign.name} is now "
+                                  f"{campaign.get_status_display().lower()}.")
+    except CampaignServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("telephony:campaign_detail", pk=campaign.pk)
 
 
 urlpatterns = [
     path("campaigns/", campaign_list, name="campaign_list"),
-    path("campaigns/new/", campaign_create, name="campaign_create"),
+    path("campaigns/new/", campaign_create_view, name="campaign_create"),
+    path("campaigns/<int:pk>/", campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/edit/", campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/status/", campaign_status, name="campaign_status"),
 ]

@@ -1,0 +1,1 @@
+"""Calling rules applied to leads: pure functions of the rows (no writes, no Asterisk)."""

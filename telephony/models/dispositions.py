@@ -1,0 +1,90 @@
+"""Dispositions (what the agent says a call came to), their policies, and callbacks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Disposition(models.Model):
+    class Policy(models.TextChoices):
+        FINAL = "final", "Final: never call this lead again"
+        RETRY = "retry", "Retry after a delay"
+        CALLBACK = "callback", "Schedule a callback"
+        DNC = "dnc", "Add the number to the campaign's do-not-call list"
+
+    campaign = models.ForeignKey("telephony.Campaign", on_delete=models.CASCADE,
+                                 related_name="dispositions")
+    name = models.CharField(max_length=60)
+    policy = models.CharField(max_length=10, choices=Policy.choices, default=Policy.FINAL)
+    retry_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(525_600)],
+        help_text="For 'Retry': minutes before the lead may be called again.")
+    is_sale = models.BooleanField("counts as a sale", default=False)
+    is_contact = models.BooleanField("a person was reached", default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["campaign", "order", "name"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "name"],
+                                               name="unique_disposition_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.policy == self.Policy.RETRY and not self.retry_minutes:
+            raise ValidationError({"retry_minutes": "A 'Retry' disposition needs its delay in "
+                                                    "minutes."})
+        if self.policy != self.Policy.RETRY and self.retry_minutes:
+            raise ValidationError({"retry_minutes": "Only a 'Retry' disposition has a delay."})
+
+
+class CallDisposition(models.Model):
+    """One disposition an agent gave, with the notes; the history of a lead."""
+
+    disposition = models.ForeignKey(Disposition, on_delete=models.PROTECT,
+                                    related_name="uses")
+    call = models.OneToOneField("telephony.Call", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="disposition_record")
+    lead = models.ForeignKey("telephony.Lead", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="dispositions")
+    campaign = models.ForeignKey("telephony.Campaign", on_delete=models.CASCADE,
+                                 related_name="call_dispositions")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="dispositions")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.disposition} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Callback(models.Model):
+    lead = models.ForeignKey("telephony.Lead", on_delete=models.CASCADE,
+                             related_name="callbacks")
+    campaign = models.ForeignKey("telephony.Campaign", on_delete=models.CASCADE,
+                                 related_name="callbacks")
+    scheduled_at = models.DateTimeField(db_index=True)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="callbacks",
+                              help_text="Empty: any agent of the campaign.")
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scheduled_at"]
+        indexes = [models.Index(fields=["agent", "completed_at", "scheduled_at"],
+                                name="callback_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead} at {self.scheduled_at:%Y-%m-%d %H:%M}"

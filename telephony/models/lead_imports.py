@@ -1,0 +1,83 @@
+"""A CSV import of leads, run as a background job (telephony/services/lead_import.py).
+
+The row is the job's state: its progress, counts and errors survive a worker restart, and
+`rows_done` is where a resumed run continues (each batch commits its leads, its errors and
+`rows_done` together).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class LeadImport(models.Model):
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        CANCEL_REQUESTED = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.CANCEL_REQUESTED)
+
+    lead_list = models.ForeignKey("telephony.LeadList", on_delete=models.CASCADE,
+                                  related_name="imports")
+    file = models.FileField(upload_to="lead-imports/", max_length=200)
+    original_name = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, default="utf-8")
+    delimiter = models.CharField(max_length=1, default=",")
+    has_header = models.BooleanField(default=True)
+    # {"phone": 0, "first_name": 1, ...} column indexes; "extra": [indexes kept in Lead.data]
+    mapping = models.JSONField(default=dict, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    run_token = models.CharField(max_length=32, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    lines_done = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates_in_file = models.PositiveIntegerField(default=0)
+    duplicates_in_campaign = models.PositiveIntegerField(default=0)
+    on_dnc = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    zones_guessed = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} → {self.lead_list}"
+
+
+class LeadImportIssue(models.Model):
+    """One row the import did not add: rejected (with why) or a duplicate."""
+
+    class Kind(models.TextChoices):
+        REJECTED = "rejected", "Rejected"
+        DUPLICATE_IN_FILE = "dup_file", "Duplicate in the file"
+        DUPLICATE_IN_CAMPAIGN = "dup_campaign", "Already in the campaign"
+
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE,
+                                    related_name="issues")
+    line = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    value = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["lead_import", "line", "pk"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
