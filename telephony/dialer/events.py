@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient, AriError
 from telephony.dialer.sessions import bridge_id_for, session_transition
+from telephony.dialer.worker import LEAD_OUTCOMES, lead_outcome
 from telephony.models import AgentSession, AsteriskServer, DialAttempt
 
 Status = DialAttempt.Status
@@ -256,6 +257,7 @@ def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
         if attempt.status != Status.COMPLETED:
             attempt.closed_at = now
         attempt.save()
+        lead_outcome(lead_id=attempt.lead_id, outcome=LEAD_OUTCOMES[attempt.status], at=now)
         session = (AgentSession.objects.select_for_update()
                    .filter(attempt_id=attempt_id, state=State.ON_CALL).first())
         if session is not None:

@@ -1,0 +1,103 @@
+"""The worker's single step on the campaigns module's leads: pacing decides, leads are claimed
+once, the attempt row comes first, then the originate into Stasis through the carrier."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.asterisk.ari import AriClient
+from telephony.dialer.sessions import agent_session_pause
+from telephony.dialer.worker import dialer_tick
+from telephony.models import AgentSession, DialAttempt, Lead, PauseCode
+from telephony.services.asterisk import ari_config_for
+from telephony.services.carriers import carrier_create
+from telephony.tests.call_fixtures import *  # noqa: F403
+from telephony.tests.campaign_helpers import lead_for, running_campaign, utc
+from telephony.tests.test_dialer_events import Line
+
+pytestmark = pytest.mark.django_db
+AT = utc(2026, 6, 1, 16, 0)  # 12:00 in New York
+
+
+@pytest.fixture
+def setup(fake_ari, server, agent, other_agent, agent_phone, other_phone):
+    carrier = carrier_create(name="Acme", slug="acme", server=server, host="sip.acme.example",
+                             port=5060, transport="transport-udp", auth_mode="ip",
+                             codecs="ulaw,alaw", is_active=True, order=0)
+    from telephony.realtime.carriers import carrier_object_id
+
+    trunk = carrier_object_id("acme")
+    fake_ari.endpoints[("PJSIP", "1002")] = {"technology": "PJSIP", "resource": "1002",
+                                             "state": "online", "channel_ids": []}
+    fake_ari.endpoints[("PJSIP", trunk)] = {"technology": "PJSIP", "resource": trunk,
+                                            "state": "online", "channel_ids": []}
+    campaign = running_campaign("Spring", dial_mode="progressive", carrier=carrier,
+                                caller_id_number="5550100", agents=[agent, other_agent])
+    leads = [lead_for(campaign, f"+1212555{n:04d}") for n in range(5)]
+    line = Line(fake_ari, server)
+    sessions = []
+    from telephony.dialer.sessions import agent_session_start
+
+    for user in (agent, other_agent):
+        session = agent_session_start(agent=user, campaign=campaign)
+        fake_ari.answer(str(session.pk))
+        sessions.append(session)
+    line.deliver()
+    yield line, campaign, leads, sessions, trunk
+    line.client.close()
+
+
+def tick(line, worker="dialer-1"):
+    client = AriClient(ari_config_for(line.server))
+    try:
+        return dialer_tick(worker=worker, ari_for=lambda server: client, now=AT)
+    finally:
+        client.close()
+
+
+def test_it_launches_one_call_per_ready_agent_row_first(setup):
+    line, campaign, leads, sessions, trunk = setup
+    report = tick(line)
+    assert report.launched == 2
+    attempts = list(DialAttempt.objects.filter(campaign_id=campaign.pk))
+    originates = [r["query"] for r in line.fake.requests
+                  if r["method"] == "POST" and r["query"].get("app") and
+                  "@" in r["query"]["endpoint"]]
+    assert sorted(q["channelId"] for q in originates) == sorted(str(a.pk) for a in attempts)
+    assert all(q["endpoint"].endswith(f"@{trunk}") and q["callerId"] == "5550100"
+               for q in originates)
+    claimed = Lead.objects.filter(state=Lead.State.IN_PROGRESS, claimed_by="dialer-1")
+    assert sorted(claimed.values_list("pk", flat=True)) == sorted(a.lead_id for a in attempts)
+
+
+def test_calls_in_flight_count_and_claimed_leads_are_not_claimed_again(setup):
+    line, campaign, leads, sessions, trunk = setup
+    tick(line)
+    assert tick(line, worker="dialer-2").launched == 0  # both agents have a call ringing
+    for attempt in DialAttempt.objects.all():
+        line.fake.remote_hangup(str(attempt.pk), cause=19, cause_txt="No answer")
+    line.deliver()
+    assert tick(line, worker="dialer-2").launched == 2
+    lead_ids = list(DialAttempt.objects.values_list("lead_id", flat=True))
+    assert len(lead_ids) == len(set(lead_ids)) == 4  # no lead dialled twice
+    retried = Lead.objects.filter(state=Lead.State.RETRY)
+    assert retried.count() == 2 and all(lead.attempts == 1 for lead in retried)
+
+
+def test_no_call_starts_while_every_agent_is_paused(setup):
+    line, campaign, leads, sessions, trunk = setup
+    code = PauseCode.objects.create(code="break", name="Break")
+    for session in sessions:
+        agent_session_pause(session=AgentSession.objects.get(pk=session.pk), pause_code=code)
+    assert tick(line).launched == 0
+    assert not DialAttempt.objects.exists()
+    assert not Lead.objects.filter(state=Lead.State.IN_PROGRESS).exists()
+
+
+def test_a_refused_originate_closes_the_attempt_and_counts_the_lead(setup):
+    line, campaign, leads, sessions, trunk = setup
+    line.fake.endpoints.pop(("PJSIP", trunk))  # Asterisk cannot allocate the trunk
+    report = tick(line)
+    assert (report.launched, report.failed) == (0, 2)
+    assert all(a.status == "failed" and a.closed_at for a in DialAttempt.objects.all())
+    assert Lead.objects.filter(state=Lead.State.RETRY, attempts=1).count() == 2
