@@ -101,3 +101,19 @@ def test_a_refused_originate_closes_the_attempt_and_counts_the_lead(setup):
     assert (report.launched, report.failed) == (0, 2)
     assert all(a.status == "failed" and a.closed_at for a in DialAttempt.objects.all())
     assert Lead.objects.filter(state=Lead.State.RETRY, attempts=1).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # the step closes stale connections, as the loop must
+def test_run_dialers_launch_step_dials_through_the_carriers_server(setup):
+    line, campaign, leads, sessions, trunk = setup
+    from telephony.management.commands.run_dialer import dialer_launch
+
+    clients = {}
+    try:
+        report = dialer_launch(clients, worker="dialer-1", now=AT)
+    finally:
+        for client in clients.values():
+            client.close()
+    assert report.launched == 2
+    assert list(clients) == [campaign.carrier.server_id]
+    assert DialAttempt.objects.filter(campaign_id=campaign.pk).count() == 2

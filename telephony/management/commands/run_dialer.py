@@ -5,19 +5,23 @@ application) and applies them with `telephony.dialer.events.handle_event`.
 
 Per server, one thread follows /ari/events (AriEvents.follow: bounded connect, reconnect with
 backoff) and reconciles with GET /channels after every connect, since events sent while it was
-away are lost. The main thread runs the housekeeping every 0.2 s: customers past the 2-second
-grace hear the safe-harbor message and are hung up. Runs until SIGTERM or SIGINT, which set a
-flag that every loop checks. Every change is idempotent, so a second copy is harmless.
-
-Launching customer calls (claiming leads each second) joins this loop with the campaigns
-module's lead models; until then the worker serves agent sessions and the calls in flight.
+away are lost. The main thread runs the housekeeping every 0.2 s (customers past the 2-second
+grace hear the safe-harbor message and are hung up) and, once a second, `dialer_launch`: for
+each running progressive/predictive campaign the pacing policy decides how many customer calls
+to start, and that many leads are claimed (SKIP LOCKED) and originated. Runs until SIGTERM or
+SIGINT, which set a flag that every loop checks. Claims and event handling are idempotent, so
+a second copy of the worker never dials a lead twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
+import time
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -26,11 +30,13 @@ from django.db import close_old_connections, connection
 from telephony.asterisk.ari import AriClient, AriError, AriEvents
 from telephony.dialer.events import event_wanted, handle_event, waiting_expire
 from telephony.dialer.reconcile import dialer_reconcile
+from telephony.dialer.worker import TickReport, dialer_tick
 from telephony.models import AsteriskServer
 from telephony.services.asterisk import ari_config_for
 
 logger = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 0.2
+TICK_SECONDS = 1.0
 
 
 def apply_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient) -> bool:
@@ -49,6 +55,23 @@ def housekeeping(server: AsteriskServer, ari: AriClient) -> int:
     close_old_connections()
     try:
         return waiting_expire(server, ari)
+    finally:
+        close_old_connections()
+
+
+def dialer_launch(clients: dict[int, AriClient], *, worker: str,
+                  now: datetime | None = None) -> TickReport:
+    """One launch step (the loop calls it once a second). `clients` holds one ARI client per
+    server and gains one for a carrier's server the loop has not met yet."""
+
+    def ari_for(server: AsteriskServer) -> AriClient:
+        if server.pk not in clients:
+            clients[server.pk] = AriClient(ari_config_for(server))
+        return clients[server.pk]
+
+    close_old_connections()
+    try:
+        return dialer_tick(worker=worker, ari_for=ari_for, now=now)
     finally:
         close_old_connections()
 
@@ -97,7 +120,9 @@ class Command(BaseCommand):
         for thread in threads:
             thread.start()
         clients = {server.pk: AriClient(ari_config_for(server)) for server in servers}
-        self.stdout.write(f"run_dialer: following {len(servers)} server(s)")
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.stdout.write(f"run_dialer {worker}: following {len(servers)} server(s)")
+        next_tick = 0.0
         try:
             while not stop.is_set():
                 for server in servers:
@@ -105,6 +130,15 @@ class Command(BaseCommand):
                         housekeeping(server, clients[server.pk])
                     except Exception:
                         logger.exception("%s: housekeeping failed", server.name)
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_SECONDS
+                    try:
+                        report = dialer_launch(clients, worker=worker)
+                        if report.launched or report.failed:
+                            logger.info("launched %s, failed %s", report.launched,
+                                        report.failed)
+                    except Exception:  # a bad tick must not stop the housekeeping
+                        logger.exception("dialer tick failed")
                 stop.wait(HOUSEKEEPING_SECONDS)
         finally:
             stop.set()
