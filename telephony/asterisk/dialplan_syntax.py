@@ -1,10 +1,9 @@
-"""What a dialplan rule entered in the UI may contain: Asterisk's pattern syntax, a list of real
-Asterisk 22 applications, and arguments that survive the trip through `extensions_table`.
+"""What a dialplan rule entered in the UI may contain: Asterisk's pattern syntax, an allowlist of
+applications, and arguments that survive the trip through `extensions_table`.
 
 The rules are written to the realtime table Asterisk executes as-is, from a web form, so this is
-also a security edge: applications that run shell commands or arbitrary other applications are
-refused, and so are the argument forms that would do the same through an allowed application
-(`SHELL()`, an AGI script outside agi-bin, MixMonitor's post-recording command).
+also a security edge. Asterisk rebuilds argument text at run time, so nothing here refuses bad
+names: only allowed applications, each with the argument grammar of dialplan_arguments.py.
 
 Each check raises `django.core.exceptions.ValidationError` with a message an operator can act on.
 """
@@ -15,6 +14,11 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from telephony.asterisk.dialplan_arguments import (
+    application_names,
+    check_application_arguments,
+)
+
 # The column widths of Asterisk's `extensions` table (schema/): exten varchar(40), app
 # varchar(40), appdata varchar(256).
 MAX_PATTERN_LENGTH = 40
@@ -24,9 +28,10 @@ MAX_ARGUMENTS_LENGTH = 256
 # the voicemail "*" key, fax detection, absolute timeout.
 SPECIAL_EXTENSIONS = ("s", "h", "i", "t", "e", "o", "a", "fax", "T")
 
-# Real applications of Asterisk 22, spelled as Asterisk prints them. Applications removed in
-# Asterisk 21 (Macro, MeetMe, Monitor, ...) are not here: Asterisk 22 would fail the call.
-APPLICATIONS: tuple[str, ...] = (
+# Real applications of Asterisk 22, spelled as Asterisk prints them: used to tell "not allowed
+# here" from "not an application". Applications removed in Asterisk 21 (Macro, MeetMe, Monitor,
+# ...) are not here: Asterisk 22 would fail the call.
+ASTERISK_APPLICATIONS: tuple[str, ...] = (
     "AddQueueMember", "AGI", "AMD", "Answer", "AttendedTransfer", "AudioSocket",
     "Authenticate", "BackGround", "BackgroundDetect", "BlindTransfer", "Bridge", "BridgeAdd",
     "BridgeWait", "Busy", "CELGenUserEvent", "ChanIsAvail", "ChannelRedirect", "ChanSpy",
@@ -45,18 +50,32 @@ APPLICATIONS: tuple[str, ...] = (
     "Verbose", "VMAuthenticate", "VoiceMail", "VoiceMailMain", "Wait", "WaitDigit",
     "WaitExten", "WaitForNoise", "WaitForRing", "WaitForSilence", "WaitUntil", "While",
 )
+_REAL = {name.lower() for name in ASTERISK_APPLICATIONS}
+
+# The applications a rule may use: each has an argument grammar in dialplan_arguments.py.
+# An allowlist, because applications that run other applications (Originate, ExecIf, Gosub),
+# programs (System, AGI) or read other code cannot be made safe by looking at their text.
+APPLICATIONS: tuple[str, ...] = tuple(sorted(application_names(), key=str.lower))
 _BY_LOWER = {name.lower(): name for name in APPLICATIONS}
 
-# Why each refused application is refused (lowercase keys: Asterisk ignores case).
+# Why some refused applications are refused (lowercase keys: Asterisk ignores case).
 REFUSED_APPLICATIONS: dict[str, str] = {
     "system": "System runs a shell command on the Asterisk server",
     "trysystem": "TrySystem runs a shell command on the Asterisk server",
     "exec": "Exec runs any application named in its arguments",
     "tryexec": "TryExec runs any application named in its arguments",
+    "execif": "ExecIf runs any application named in its arguments; use GotoIf to a rule",
     "execiftime": "ExecIfTime runs any application named in its arguments",
+    "originate": "Originate runs any application named in its arguments",
+    "agi": "AGI runs a program on the Asterisk server",
+    "eagi": "EAGI runs a program on the Asterisk server",
+    "fastagi": "FastAGI hands the call to a program elsewhere",
+    "deadagi": "DeadAGI runs a program on the Asterisk server",
+    "gosub": "Gosub runs dialplan this page does not check; use Goto",
+    "gosubif": "GosubIf runs dialplan this page does not check; use GotoIf",
     "shell": "SHELL runs a shell command on the Asterisk server",
     "externalivr": "ExternalIVR starts a program on the Asterisk server",
-    "macro": "Macro was removed in Asterisk 21; use Gosub",
+    "macro": "Macro was removed in Asterisk 21",
     "meetme": "MeetMe was removed in Asterisk 21; use ConfBridge",
     "monitor": "Monitor was removed in Asterisk 21; use MixMonitor",
     "stopmonitor": "StopMonitor was removed in Asterisk 21; use StopMixMonitor",
@@ -64,7 +83,7 @@ REFUSED_APPLICATIONS: dict[str, str] = {
     "pausemonitor": "PauseMonitor was removed in Asterisk 21",
     "unpausemonitor": "UnpauseMonitor was removed in Asterisk 21",
     "sipaddheader": "SIPAddHeader belonged to chan_sip, removed in Asterisk 21; "
-                    "use Set(PJSIP_HEADER(add,Name)=value)",
+                    "use Set(PJSIP_HEADER(add,X-Name)=value)",
 }
 
 _CONTEXT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -133,6 +152,11 @@ def canonical_application(name: str) -> str:
     if key in REFUSED_APPLICATIONS:
         raise ValidationError(f"{name.strip()} is not allowed: {REFUSED_APPLICATIONS[key]}.",
                               code="application_refused")
+    if key in _REAL and key not in _BY_LOWER:
+        raise ValidationError(
+            f"{name.strip()[:40]} is an Asterisk application this page does not allow: its "
+            "arguments cannot be checked. Allowed: " + ", ".join(APPLICATIONS) + ".",
+            code="application_refused")
     if key not in _BY_LOWER:
         raise ValidationError(
             f"'{name.strip()[:40]}' is not an Asterisk application this page can write. Use one "
@@ -141,61 +165,14 @@ def canonical_application(name: str) -> str:
     return _BY_LOWER[key]
 
 
-def split_arguments(arguments: str) -> list[str]:
-    """Split application arguments on the commas Asterisk splits on: not inside (), [] or
-    quotes. Enough to find the argument positions the checks below look at."""
-    parts, current, depth, quote = [], [], 0, None
-    for char in arguments:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth = max(depth - 1, 0)
-        elif char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _check_agi_script(script: str, application: str) -> None:
-    script = script.strip()
-    if script.lower().startswith(("agi://", "agis://", "hagi://")):
-        return
-    # AGI executes an absolute path as given: that would run any program on the server.
-    if script.startswith("/") or ".." in script.split("/"):
-        raise ValidationError(
-            f"{application} may run a script from Asterisk's agi-bin directory (a plain name like "
-            "myscript.py) or a FastAGI server (agi://host); absolute paths and '..' would run "
-            "any program on the server.", code="arguments_refused")
-
-
-def _execif_applications(arguments: str) -> list[tuple[str, str]]:
-    """ExecIf(expr?app(args):app(args)) -> [(app, args), ...]."""
-    _expression, _sep, branches = arguments.partition("?")
-    found = []
-    for branch in re.split(r"\):", branches):
-        match = re.match(r"\s*([A-Za-z0-9_]+)\s*(?:\((.*?)\)?)?\s*$", branch, re.S)
-        if match:
-            found.append((match.group(1), match.group(2) or ""))
-        elif branch.strip():
-            found.append((branch.strip(), ""))
-    return found
-
-
-def validate_arguments(arguments: str, application: str = "") -> str:
-    """Arguments Asterisk will read back from `extensions_table` exactly as written."""
+def validate_arguments(arguments: str, application: str) -> str:
+    """Arguments Asterisk will read back from `extensions_table` exactly as written, in the
+    grammar of their (allowed) application."""
     arguments = arguments or ""
     if "\r" in arguments or "\n" in arguments:
         raise ValidationError("Arguments must be on one line (no line breaks).",
                               code="arguments_newline")
-    if re.search(r"[\x00-\x1f\x7f]", arguments):
+    if re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", arguments):
         raise ValidationError("Arguments must not contain control characters such as tabs.",
                               code="arguments_control")
     if len(arguments) > MAX_ARGUMENTS_LENGTH:
@@ -210,29 +187,7 @@ def validate_arguments(arguments: str, application: str = "") -> str:
             "Arguments cannot contain ';' or '^': Asterisk's realtime driver splits values on ';' "
             "and decodes '^' sequences, so the rule would not run as written.",
             code="arguments_odbc")
-    if re.search(r"\bSHELL\s*\(", arguments, re.I):
-        raise ValidationError("The SHELL() function runs a shell command on the Asterisk server "
-                              "and is not allowed here.", code="arguments_refused")
-    app = application.lower()
-    parts = split_arguments(arguments)
-    if app in ("agi", "eagi") and parts[0].strip():
-        _check_agi_script(parts[0], application)
-    if app == "queue" and len(parts) > 5 and parts[5].strip():
-        _check_agi_script(parts[5], "Queue's AGI argument")
-    if app == "mixmonitor" and len(parts) > 2 and parts[2].strip():
-        raise ValidationError(
-            "MixMonitor's third argument runs a shell command after the recording; it is not "
-            "allowed here. Use MixMonitor(file,options).", code="arguments_refused")
-    if app == "execif":
-        branches = _execif_applications(arguments)
-        if "?" not in arguments or not branches:
-            raise ValidationError("ExecIf needs expression?Application(arguments), e.g. "
-                                  "$[${GROUP_COUNT(x@y)} > 10]?Congestion(5).", code="arguments")
-        for inner_app, inner_args in branches:
-            inner = canonical_application(inner_app)
-            if inner == "ExecIf":
-                raise ValidationError("ExecIf cannot run another ExecIf.", code="arguments")
-            validate_arguments(inner_args, inner)
+    check_application_arguments(canonical_application(application), arguments)
     return arguments
 
 

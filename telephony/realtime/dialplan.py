@@ -9,9 +9,15 @@ sees a half-renumbered context.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from telephony.asterisk.dialplan_syntax import render_step
+from telephony.asterisk.dialplan_syntax import (
+    canonical_application,
+    render_step,
+    validate_arguments,
+    validate_pattern,
+)
 from telephony.models.dialplan import DialplanContext, DialplanExtension
 from telephony.models.realtime import ExtensionsTable
 
@@ -24,8 +30,25 @@ def context_rules(context: DialplanContext) -> list[DialplanExtension]:
     return list(context.extensions.order_by("order", "pattern", "priority", "pk"))
 
 
+def rule_check(rule: DialplanExtension, context_name: str) -> None:
+    """The last line before a rule reaches extensions_table: the services check it first, but a
+    rule saved by other code (a shell, a script, a row from before a rule was tightened) must
+    not be written for Asterisk to run either."""
+    try:
+        validate_pattern(rule.pattern)
+        validate_arguments(rule.arguments or "", canonical_application(rule.application))
+    except ValidationError as error:
+        raise ValidationError(
+            f"Rule {rule.pattern} priority {rule.priority} of context {context_name} "
+            f"({rule.application}): {' '.join(error.messages)}", code=error.code) from error
+
+
 def context_rows(context: DialplanContext) -> list[dict]:
-    """The extensions_table rows equivalent to a context's rules (without the table's id)."""
+    """The extensions_table rows equivalent to a context's rules (without the table's id);
+    a ValidationError if any rule is not one the Dialplan page would accept."""
+    rules = context_rules(context)
+    for rule in rules:
+        rule_check(rule, context.name)
     return [
         {
             "context": context.name,
@@ -35,7 +58,7 @@ def context_rows(context: DialplanContext) -> list[dict]:
             # Asterisk's column is NOT NULL: '' means "no arguments".
             "appdata": rule.arguments or "",
         }
-        for rule in context_rules(context)
+        for rule in rules
     ]
 
 

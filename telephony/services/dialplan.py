@@ -42,6 +42,9 @@ OUTBOUND_PATTERNS = ("_X.", "_+X.")
 INTERNAL_DIAL_TIMEOUT = 30
 OUTBOUND_DIAL_TIMEOUT = 60
 CARRIER_GROUP_CATEGORY = "carriers"
+# Where an outbound call goes when its carrier has max_channels calls already. A name of its own
+# rather than a priority number, so a step inserted into _X. cannot make it jump elsewhere.
+CARRIERS_FULL_EXTENSION = "carriersfull"
 
 Groups = list[tuple[str, list[DialplanExtension]]]
 
@@ -283,8 +286,8 @@ def outbound_steps(carrier: Carrier) -> list[tuple[str, str]]:
     if carrier.max_channels:
         # GROUP_COUNT counts this call too: more than max_channels means one too many.
         steps.append(("Set", f"GROUP({CARRIER_GROUP_CATEGORY})={trunk}"))
-        steps.append(("ExecIf", f"$[${{GROUP_COUNT({trunk}@{CARRIER_GROUP_CATEGORY})}} > "
-                                f"{carrier.max_channels}]?Congestion(5)"))
+        steps.append(("GotoIf", f"$[${{GROUP_COUNT({trunk}@{CARRIER_GROUP_CATEGORY})}} > "
+                                f"{carrier.max_channels}]?{CARRIERS_FULL_EXTENSION},1"))
     number = f"${{EXTEN:{carrier.strip_digits}}}" if carrier.strip_digits else "${EXTEN}"
     dial = f"PJSIP/{carrier.dial_prefix}{number}@{trunk},{OUTBOUND_DIAL_TIMEOUT}"
     steps.append(("Dial", dial))
@@ -300,7 +303,8 @@ def dialplan_scaffold_agents() -> ScaffoldResult:
     """Write (or rewrite) the scaffolded rules of the `agents` context.
 
     Internal calls: one pattern per extension length -> Dial(PJSIP/${EXTEN},30), Hangup().
-    Everything else (_X. and _+X.) -> the first active carrier with its prefix/strip rules.
+    Everything else (_X. and _+X.) -> the first active carrier with its prefix/strip rules
+    (and `carriersfull` -> Congestion when it has a channel limit).
     Only patterns whose steps are all scaffolded are replaced; a pattern holding a rule an admin
     added is left whole and reported.
     """
@@ -319,6 +323,8 @@ def dialplan_scaffold_agents() -> ScaffoldResult:
         outbound = list(OUTBOUND_PATTERNS) if carrier else []
         for pattern in outbound:
             wanted[pattern] = outbound_steps(carrier)
+        if carrier and carrier.max_channels:
+            wanted[CARRIERS_FULL_EXTENSION] = [("Congestion", "5"), ("Hangup", "")]
 
         groups = _groups(context)
         kept: Groups = []
