@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -110,6 +111,16 @@ def user_list(request):
     return render(request, "users/user_list.html", {"page": page, "q": query, "status": status})
 
 
+def _editable(request, pk) -> User:
+    """The user an Admin may change. A superuser's account (its password, role, active flag)
+    only another superuser may change: otherwise an Admin could set a superuser's password
+    and log in as them."""
+    user = get_object_or_404(User, pk=pk)
+    if user.is_superuser and not request.user.is_superuser:
+        raise PermissionDenied("Only a superuser can change a superuser's account.")
+    return user
+
+
 @admin_required
 def user_create_view(request):
     form = UserForm(request.POST or None)
@@ -122,7 +133,7 @@ def user_create_view(request):
 
 @admin_required
 def user_edit(request, pk):
-    user = get_object_or_404(User, pk=pk)
+    user = _editable(request, pk)
     form = UserForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
         if user == request.user and not form.cleaned_data["is_active"]:
@@ -140,7 +151,7 @@ def user_edit(request, pk):
 @admin_required
 @require_POST
 def user_unlock(request, pk):
-    user = get_object_or_404(User, pk=pk)
+    user = _editable(request, pk)
     if login_failures_clear(username=user.username):
         messages.success(request, f"Failed logins of {user.username} cleared.")
     return redirect("users:edit", pk=user.pk)
@@ -149,7 +160,7 @@ def user_unlock(request, pk):
 @admin_required
 @require_POST
 def user_deactivate(request, pk):
-    user = get_object_or_404(User, pk=pk)
+    user = _editable(request, pk)
     if user == request.user:
         messages.error(request, "You cannot deactivate your own account.")
     else:

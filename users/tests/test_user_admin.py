@@ -63,3 +63,80 @@ def test_login_page_logs_in(client, agent):
     response = client.post(reverse("users:login"), {"username": "bob", "password": "pw-bob-123"})
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
+
+
+# --- superusers are changed only by superusers (issue 11, item 2) -------------------------------
+
+@pytest.fixture
+def root(django_user_model):
+    return django_user_model.objects.create_superuser("root", password="root-pass-123456")
+
+
+def test_an_admin_cannot_set_a_superusers_password(admin_client, root):
+    response = admin_client.post(reverse("users:edit", args=[root.pk]), {
+        "username": "root", "is_active": "on", "role": "Agent",
+        "password1": "taken-over-123456", "password2": "taken-over-123456",
+    })
+    assert response.status_code == 403
+    root.refresh_from_db()
+    assert root.check_password("root-pass-123456") and root.is_superuser and root.is_active
+    assert admin_client.get(reverse("users:edit", args=[root.pk])).status_code == 403
+
+
+def test_an_admin_cannot_deactivate_or_unlock_a_superuser(admin_client, root):
+    assert admin_client.post(reverse("users:deactivate", args=[root.pk])).status_code == 403
+    assert admin_client.post(reverse("users:unlock", args=[root.pk])).status_code == 403
+    root.refresh_from_db()
+    assert root.is_active
+
+
+def test_the_user_list_offers_an_admin_no_edit_of_a_superuser(admin_client, root):
+    html = admin_client.get(reverse("users:list")).content.decode()
+    assert reverse("users:edit", args=[root.pk]) not in html
+    assert reverse("users:deactivate", args=[root.pk]) not in html
+
+
+def test_a_superuser_can_change_another_superuser(client, django_user_model, root):
+    other = django_user_model.objects.create_superuser("root2", password="root2-pass-123456")
+    client.force_login(other)
+    response = client.post(reverse("users:edit", args=[root.pk]), {
+        "username": "root", "is_active": "on", "role": "Admin",
+        "password1": "new-root-pass-123456", "password2": "new-root-pass-123456",
+    })
+    assert response.status_code == 302
+    root.refresh_from_db()
+    assert root.check_password("new-root-pass-123456")
+
+
+def test_an_admin_still_edits_ordinary_users(admin_client, agent):
+    response = admin_client.post(reverse("users:edit", args=[agent.pk]), {
+        "username": agent.username, "is_active": "on", "role": "Agent",
+        "password1": "", "password2": "",
+    })
+    assert response.status_code == 302
+
+
+# --- the Django admin for the Admin role ---------------------------------------------------
+
+def test_an_admin_sees_the_telephony_models_in_the_django_admin(admin_client):
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    for changelist in ("admin:telephony_asteriskserver_changelist",
+                       "admin:telephony_phone_changelist", "admin:telephony_carrier_changelist",
+                       "admin:telephony_psendpoint_changelist"):
+        assert reverse(changelist) in html
+        assert admin_client.get(reverse(changelist)).status_code == 200
+
+
+def test_an_admin_cannot_reach_users_in_the_django_admin(admin_client, root):
+    # Django's own user admin can grant superuser status: Admins use the Users page.
+    assert admin_client.get(reverse("admin:users_user_changelist")).status_code == 403
+    assert admin_client.post(reverse("admin:users_user_change", args=[root.pk]),
+                             {"username": "root", "is_superuser": "on"}).status_code == 403
+    assert admin_client.get(reverse("admin:auth_group_changelist")).status_code == 403
+
+
+def test_the_django_admins_password_change_is_the_throttled_page(admin_client):
+    for method in (admin_client.get, admin_client.post):
+        response = method(reverse("admin:password_change"))
+        assert response.status_code == 302
+        assert response.url == reverse("users:password_change")
