@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # After authentication: the logged-in user is the actor of every change the request makes.
     "audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication, so its 400 page has the navigation; before every view.
+    "autodialer.input.InputMiddleware",
 ]
 
 ROOT_URLCONF = "autodialer.urls"

@@ -1,8 +1,9 @@
 """Asterisk REST Interface (ARI) client: the only module that imports requests and websockets.
 
-Pure Python (no Django). Every call has (connect, read) timeouts and raises AriError, never a
-requests or websockets exception. `AriEvents` follows the application's events over ARI's
-WebSocket (/ari/events), with a bounded connect and a reconnect.
+Pure Python (no Django). Every HTTP call has one deadline over connect and all reads (a server
+that sends a byte every half second would never trip a per-read timeout), and raises AriError,
+never a requests or websockets exception. `AriEvents` follows the application's events over
+ARI's WebSocket (/ari/events), with a bounded connect and a reconnect.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import json as jsonlib
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -19,6 +21,9 @@ from urllib.parse import quote, urlencode
 
 import requests
 import websockets.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from websockets.sync.client import ClientConnection, connect
 
 from telephony.asterisk.errors import AsteriskError
@@ -86,12 +91,60 @@ def _network_reason(exc: BaseException) -> str:
     return "network error"
 
 
+class _Sockets:
+    """The sockets of one client's connections, so a deadline can cut them mid-read."""
+
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+
+    def cut(self) -> None:
+        # shutdown() wakes a recv() blocked in another thread; close() would not.
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _adapter(sockets: _Sockets) -> HTTPAdapter:
+    class Connection(HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class TlsConnection(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            sockets.add(self.sock)
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = TlsConnection
+
+    adapter = HTTPAdapter(max_retries=0)
+    adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+    return adapter
+
+
 class AriClient:
     def __init__(self, config: AriConfig) -> None:
         self.config = config
         self.session = requests.Session()
         self.session.auth = (config.username, config.password)
         self.session.headers["Accept"] = "application/json"
+        self._sockets = _Sockets()
+        adapter = _adapter(self._sockets)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def close(self) -> None:
         self.session.close()
@@ -105,15 +158,31 @@ class AriClient:
     def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                  json: Any = None) -> requests.Response:
         timeout = self.config.timeout
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            self._sockets.cut()
+
+        # The deadline covers connecting, the headers and the whole body, however slowly
+        # they arrive; the per-read timeouts only catch a silent server sooner.
+        watchdog = threading.Timer(timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             response = self.session.request(method, self.config.base_url + path, params=params,
                                             json=json, timeout=(timeout, timeout))
-        except requests.exceptions.Timeout:
-            raise AriError("timeout", f"Asterisk ARI at {self.config.address} did not answer "
-                                      f"within {timeout:g} s") from None
         except requests.exceptions.RequestException as exc:
+            if expired.is_set() or isinstance(exc, requests.exceptions.Timeout):
+                raise AriError("timeout", f"Asterisk ARI at {self.config.address} did not "
+                                          f"answer within {timeout:g} s") from None
             raise AriError("unreachable", f"Cannot reach Asterisk ARI at {self.config.address} "
                                           f"({_network_reason(exc)})") from None
+        finally:
+            watchdog.cancel()
+        if expired.is_set():  # cut after the last byte arrived: the answer may be partial
+            raise AriError("timeout", f"Asterisk ARI at {self.config.address} did not answer "
+                                      f"within {timeout:g} s")
         if response.status_code in (401, 403):
             raise AriError("auth", "Asterisk refused the ARI username/password",
                            response.status_code)

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from autodialer.input import DATE_MAX, DATE_MIN, BadInput, date_in_range
 from telephony.models import Call, Campaign
 from users.roles import AGENT
 
@@ -41,6 +42,22 @@ class CallFilterForm(forms.Form):
         for field in self.fields.values():
             field.widget.attrs["class"] = ("form-select" if isinstance(field.widget, forms.Select)
                                            else "form-control")
+
+    def _clean_day(self, name: str):
+        value = self.cleaned_data.get(name)
+        if value is not None:
+            try:
+                date_in_range(value, name)
+            except BadInput as error:  # 9999-12-31 plus one day does not exist
+                raise forms.ValidationError(f"Enter a date from {DATE_MIN} to {DATE_MAX}.") \
+                    from error
+        return value
+
+    def clean_date_from(self):
+        return self._clean_day("date_from")
+
+    def clean_date_to(self):
+        return self._clean_day("date_to")
 
     def clean(self) -> dict:
         data = super().clean()

@@ -195,7 +195,9 @@ class PhoneBulkForm(forms.Form):
             elif len(str(int(end)).zfill(len(start))) > 15:
                 self.add_error("end", "Extensions are at most 15 digits.")
         pattern = cleaned.get("name_pattern")
-        if pattern and end and len(pattern.replace("{ext}", end)) > 80:
+        # The longest name is the last extension padded to the first one's width.
+        longest = end.zfill(len(start or "")) if end else end
+        if pattern and end and len(pattern.replace("{ext}", longest)) > 80:
             self.add_error("name_pattern", "Names are at most 80 characters.")
         return cleaned
 

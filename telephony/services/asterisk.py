@@ -106,8 +106,11 @@ class AsteriskService:
                 info = ari.asterisk_info()
         except AriError as exc:
             return ProtocolResult(False, exc.message), "", None
-        version = str((info.get("system") or {}).get("version") or "")
-        uptime = _uptime((info.get("status") or {}).get("startup_time"))
+        if not isinstance(info, dict):
+            return ProtocolResult(False, "ARI answered JSON that is not an /asterisk/info "
+                                         "object (is this Asterisk's ARI port?)"), "", None
+        version = _version_text(_member(info, "system", "version"))
+        uptime = _uptime(_member(info, "status", "startup_time"))
         text = f"connected, Asterisk {version or '(version not reported)'}"
         if uptime is not None:
             text += f", up {_duration(uptime)}"
@@ -118,7 +121,7 @@ class AsteriskService:
         try:
             with client.session():
                 client.ping()
-                version = client.core_settings().get("AsteriskVersion", "")
+                version = _version_text(client.core_settings().get("AsteriskVersion", ""))
         except AmiError as exc:
             return ProtocolResult(False, exc.message), ""
         return ProtocolResult(True, "logged in, Ping answered"), version
@@ -268,6 +271,24 @@ def _odbc_state(output: str, dsn: str) -> tuple[int | None, str]:
         elif current == dsn and (match := _ODBC_ACTIVE.search(line)):
             return int(match.group(1)), last_failure
     return (0 if seen else None), last_failure
+
+
+def _member(info: dict, section: str, key: str) -> object:
+    """info[section][key], or None when a faulty server sent another shape."""
+    part = info.get(section)
+    return part.get(key) if isinstance(part, dict) else None
+
+
+# The width of AsteriskServer.asterisk_version; a real version is "22.10.1" or "GIT-master-x".
+VERSION_MAX = 40
+
+
+def _version_text(value: object) -> str:
+    """A version as shown and stored: printable ASCII, at most the column's width."""
+    if not isinstance(value, (str, int, float)):
+        return ""
+    text = "".join(ch for ch in str(value) if " " <= ch <= "~").strip()
+    return text[:VERSION_MAX]
 
 
 def _uptime(startup_time: object) -> timedelta | None:

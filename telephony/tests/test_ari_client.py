@@ -127,6 +127,33 @@ def test_it_times_out_on_a_server_that_never_answers():
     assert 0.9 <= elapsed < 1.5
 
 
+@pytest.mark.parametrize("answer", ["short", "long"])
+def test_one_deadline_covers_a_server_that_sends_a_byte_at_a_time(answer):
+    # Each byte arrives well within the per-read timeout; the whole answer never would.
+    with FakeAriServer() as ari, AriClient(ari.config(timeout=1.0)) as client:
+        ari.trickle = 0.2
+        if answer == "long":  # more bytes than any per-read buffer
+            ari.info = {"system": {"version": "22.10.1" + " " * 5000}}
+        started = time.monotonic()
+        with pytest.raises(AriError) as caught:
+            client.asterisk_info()
+        elapsed = time.monotonic() - started
+
+    assert caught.value.kind == "timeout"
+    assert caught.value.message == (f"Asterisk ARI at 127.0.0.1:{ari.port} "
+                                    "did not answer within 1 s")
+    assert 0.9 <= elapsed < 1.6
+
+
+def test_a_client_is_usable_again_after_a_deadline(ari):
+    with AriClient(ari.config(timeout=1.0)) as client:
+        ari.trickle = 0.2
+        with pytest.raises(AriError):
+            client.asterisk_info()
+        ari.trickle = 0.0
+        assert client.asterisk_info()["system"]["version"] == "22.10.1"
+
+
 @pytest.mark.parametrize("kwargs", [
     {"endpoint": "PJSIP/1001\r\nX-Injected: 1"},
     {"caller_id": "Eve\n<666>"},

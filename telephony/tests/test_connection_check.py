@@ -337,3 +337,43 @@ def test_diagnose_headline_does_not_claim_the_check_it_could_not_run(admin_clien
     html = response.content.decode()
     assert "All checks passed" not in html and "sees its extensions" not in html
     assert "could not be run: Sample extension visible to PJSIP" in html
+
+
+# --- a faulty ARI (issue 11, items 3 and 4) ---------------------------------------------------
+
+@pytest.mark.parametrize("info", [[], "22.10.1", 42, True, {"system": []},
+                                  {"system": {"version": ["22"]}, "status": "up"}])
+def test_ari_json_of_another_shape_is_a_clear_failure(admin_client, server, fake_ari, info):
+    fake_ari.info = info
+    response = admin_client.post(reverse("telephony:server_test_connection", args=[server.pk]),
+                                 follow=True)
+    assert response.status_code == 200
+    server.refresh_from_db()
+    if isinstance(info, dict):  # an object without a usable version: connected, no version
+        assert "ARI: connected, Asterisk (version not reported)" in server.connection_message
+    else:
+        assert server.connection_status == AsteriskServer.Status.ERROR
+        assert "not an /asterisk/info object" in server.connection_message
+
+
+def test_a_version_longer_than_its_column_is_cut_to_fit(admin_client, server, fake_ari):
+    fake_ari.info = {"system": {"version": "22.10.1-" + "x" * 300 + "\x00\u202e"}}
+    response = admin_client.post(reverse("telephony:server_test_connection", args=[server.pk]),
+                                 follow=True)
+    assert response.status_code == 200
+    server.refresh_from_db()
+    assert server.asterisk_version == ("22.10.1-" + "x" * 300)[:40]
+
+
+def test_test_connection_answers_within_its_deadline_against_a_trickling_ari(
+        admin_client, server, fake_ari, settings):
+    settings.ASTERISK_TIMEOUT = 1.0
+    fake_ari.trickle = 0.3
+    started = time.monotonic()
+    response = admin_client.post(reverse("telephony:server_test_connection", args=[server.pk]),
+                                 follow=True)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert elapsed < 2.5
+    server.refresh_from_db()
+    assert "did not answer within 1 s" in server.connection_message

@@ -6,12 +6,10 @@ of docs/api.md): a script never gets a login page, an HTML 403 or a 500 for Aste
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -21,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from autodialer.input import BadInput, json_object
 from telephony.asterisk.errors import AsteriskError
 from telephony.forms.calls import CallFilterForm
 from telephony.models import Call
@@ -84,13 +83,9 @@ def _csrf_rejected(request: HttpRequest) -> bool:
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     try:
-        raw = request.body
-        data = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError, RequestDataTooBig):
-        raise CallRejected("invalid_json", "The body must be a JSON object.") from None
-    if not isinstance(data, dict):
-        raise CallRejected("invalid_json", "The body must be a JSON object.")
-    return data
+        return json_object(request)
+    except BadInput as error:
+        raise CallRejected("invalid_json", error.message) from None
 
 
 def _iso(value: Any) -> str | None:
@@ -181,7 +176,11 @@ def call_export(request: HttpRequest) -> HttpResponse:
     """The filtered call log as CSV: the same calls the list shows, every page of them."""
     form = CallFilterForm(request.GET or None, sees_all=is_supervisor(request.user))
     calls = _visible_calls(request.user)
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        # An export of every call instead of the filtered ones would be worse than none.
+        raise BadInput("filters", "The filters are not valid: " + " ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()))
+    if form.is_bound:
         calls = form.filter(calls)
     response = StreamingHttpResponse(call_log_csv(calls.iterator(chunk_size=2000)),
                                      content_type="text/csv; charset=utf-8")

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
+from autodialer.input import query_int
 from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
 from telephony.models import AsteriskServer, Phone
 from telephony.realtime.phones import realtime_rows_for
@@ -39,8 +40,10 @@ def _filtered_phones(request):
         q = filters["q"]
         phones = phones.filter(Q(extension__icontains=q) | Q(name__icontains=q)
                                | Q(user__username__icontains=q))
-    if filters["server"].isdigit():
-        phones = phones.filter(server_id=int(filters["server"]))
+    # str.isdigit() takes '²', which int() refuses: read it strictly (a 400 if malformed).
+    server_id = query_int(request, "server", minimum=1)
+    if server_id is not None:
+        phones = phones.filter(server_id=server_id)
     if filters["assigned"] in ("yes", "no"):
         phones = phones.filter(user__isnull=filters["assigned"] == "no")
     if filters["active"] in ("yes", "no"):

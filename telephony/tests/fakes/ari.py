@@ -49,6 +49,11 @@ class FakeAriServer:
                  app: str = "autodialer", black_hole: bool = False) -> None:
         self.username, self.password, self.app = username, password, app
         self.black_hole = black_hole  # accept and read requests, never answer
+        # Seconds between the bytes of every answer, headers included (a slow or hostile
+        # server that never trips a per-read timeout); 0 answers at once.
+        self.trickle = 0.0
+        # What /asterisk/info answers: a faulty server may send any JSON at all.
+        self.info: Any = ASTERISK_INFO
         self.endpoints: dict[tuple[str, str], dict[str, Any]] = {
             ("PJSIP", "1001"): {"technology": "PJSIP", "resource": "1001", "state": "online",
                                 "channel_ids": []},
@@ -184,7 +189,7 @@ class FakeAriServer:
         parts = parts[1:]
         with self._lock:
             if method == "GET" and parts == ["asterisk", "info"]:
-                return 200, ASTERISK_INFO
+                return 200, self.info
             if method == "GET" and parts == ["endpoints"]:
                 return 200, list(self.endpoints.values())
             if method == "GET" and len(parts) == 3 and parts[0] == "endpoints":
@@ -366,8 +371,23 @@ def _handler_for(fake: FakeAriServer) -> type[BaseHTTPRequestHandler]:
             if payload is not None:
                 self.send_header("Content-type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if fake.trickle:
+                self._headers_buffer.append(b"\r\n")
+                raw, self._headers_buffer = b"".join(self._headers_buffer) + data, []
+                self._trickle(raw)
+                return
             self.end_headers()
             self.wfile.write(data)
+
+        def _trickle(self, raw: bytes) -> None:
+            for index in range(len(raw)):
+                if fake._released.wait(fake.trickle):
+                    return
+                try:
+                    self.wfile.write(raw[index:index + 1])
+                    self.wfile.flush()
+                except OSError:  # the client gave up and cut the connection
+                    return
 
         do_GET = do_POST = do_DELETE = do_PUT = _serve
 
