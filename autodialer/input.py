@@ -119,15 +119,26 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
+_API_ENDS = ("originate", "hangup", "transfer", "current", "status", "registration",
+             "recent-calls")
+
+
 def is_api_path(path: str) -> bool:
-    """The JSON API of docs/api.md (its errors are JSON too, 404 and 405 included)."""
-    return path.startswith("/telephony/calls/") and (
-        path.rstrip("/").rsplit("/", 1)[-1] in ("originate", "hangup", "transfer", "current",
-                                                "status"))
+    """The JSON API of docs/api.md (its errors are JSON too, 404 and 405 included), told by its
+    address, so a path that matches no route is answered in JSON as well."""
+    return path.startswith(("/telephony/calls/", "/telephony/agent/")) and (
+        path.rstrip("/").rsplit("/", 1)[-1] in _API_ENDS)
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is not None and getattr(match.func, "is_api", False):
+        return True
+    return is_api_path(request.path)
 
 
 def bad_input_response(request: HttpRequest, error: BadInput) -> HttpResponse:
-    if is_api_path(request.path):
+    if is_api_request(request):
         return JsonResponse({"code": "invalid_input", "error": error.message,
                              "field": error.field}, status=400)
     return render(request, "400.html", {"message": error.message}, status=400)

@@ -42,13 +42,45 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # "database table is locked", while a file waits for the lock like a real server does.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
     sqlite_options = DATABASES["default"]["OPTIONS"]
-    sqlite_options.setdefault("timeout", 20)
+    # The busy timeout: how long a writer waits for another's lock (DB_LOCK_TIMEOUT below).
+    sqlite_options.setdefault("timeout", env_int("DB_LOCK_TIMEOUT", 5) or 20)
     # A transaction that starts by reading and then writes (the event listener's
     # read-modify-write of a Call) cannot wait for the lock: SQLite refuses the upgrade with
     # "database is locked" at once, whatever the timeout, to avoid a deadlock. BEGIN IMMEDIATE
     # takes the write lock first, so the timeout applies; WAL lets pages keep reading meanwhile.
     sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
     sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+
+# Every wait on the database is bounded (seconds; 0 leaves the server's default): a lock held
+# elsewhere (Asterisk, a migration) fails the statement after DB_LOCK_TIMEOUT and any statement
+# is cut after DB_STATEMENT_TIMEOUT, below gunicorn's 30 s worker timeout, so a web request
+# ends with "the database is busy" (autodialer/busy.py) instead of a killed worker.
+DB_LOCK_TIMEOUT = env_int("DB_LOCK_TIMEOUT", 5)
+DB_STATEMENT_TIMEOUT = env_int("DB_STATEMENT_TIMEOUT", 20)
+if DB_LOCK_TIMEOUT < 0 or DB_STATEMENT_TIMEOUT < 0:
+    raise ImproperlyConfigured("DB_LOCK_TIMEOUT and DB_STATEMENT_TIMEOUT are seconds, 0 or more.")
+_database = DATABASES["default"]
+if _database["ENGINE"].endswith("postgresql"):
+    _flags = [_database["OPTIONS"].get("options", "")]
+    if DB_LOCK_TIMEOUT:
+        _flags.append(f"-c lock_timeout={DB_LOCK_TIMEOUT}s")
+    if DB_STATEMENT_TIMEOUT:
+        _flags.append(f"-c statement_timeout={DB_STATEMENT_TIMEOUT}s")
+    _database["OPTIONS"]["options"] = " ".join(flag for flag in _flags if flag)
+elif _database["ENGINE"].endswith("mysql"):
+    # One SET (init_command runs a single statement). innodb_lock_wait_timeout bounds row
+    # locks, lock_wait_timeout table (metadata) locks; max_statement_time is MariaDB's, so it
+    # sits in a comment only MariaDB executes and MySQL skips.
+    _init = [_database["OPTIONS"].get("init_command", "")]
+    if DB_LOCK_TIMEOUT:
+        _init.append(f"innodb_lock_wait_timeout={DB_LOCK_TIMEOUT}, "
+                     f"lock_wait_timeout={DB_LOCK_TIMEOUT}")
+    _command = ", ".join(part for part in _init if part)
+    if DB_STATEMENT_TIMEOUT:
+        _command += f" /*M!100108 , max_statement_time={DB_STATEMENT_TIMEOUT} */"
+    if _command:
+        _database["OPTIONS"]["init_command"] = (
+            _command if _command.lstrip().upper().startswith("SET") else "SET " + _command)
 
 # Region used to read national phone numbers typed without a +country prefix.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
@@ -93,6 +125,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After authentication, so its 400 page has the navigation; before every view.
     "autodialer.input.InputMiddleware",
+    "autodialer.busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "autodialer.urls"

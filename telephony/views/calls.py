@@ -71,6 +71,7 @@ def api_view(*, methods: tuple[str, ...], roles: tuple[str, ...] = (AGENT,)):
                 return service_error_json(AsteriskCallError.from_ami(exc))
 
         wrapped.required_roles = roles
+        wrapped.is_api = True  # its errors, the middlewares' too, are JSON
         return wrapped
 
     return decorator
