@@ -1,7 +1,12 @@
-"""Validators for values that end up in Asterisk: its config syntax, AMI frames and
+r"""Validators for values that end up in Asterisk: its config syntax, AMI frames and
 realtime rows. AMI is a line protocol and res_config_odbc treats `;` and `^` as special,
-so anything that could split a line or a value is refused here, at the edge."""
+so anything that could split a line or a value is refused here, at the edge.
 
+Every pattern ends in `\Z`, never `$`: `$` also matches before a final newline, so
+`^[\x21-\x7e]*$` accepted "secret\n" (test_validators.py tries each with a trailing newline).
+"""
+
+import ipaddress
 import re
 import unicodedata
 
@@ -9,46 +14,94 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 extension_validator = RegexValidator(
-    r"^[0-9]{2,15}$", "An extension is 2 to 15 digits, nothing else (no letters, spaces or signs)."
+    r"^[0-9]{2,15}\Z", "An extension is 2 to 15 digits, nothing else (no letters, spaces or signs)."
 )
 # Context and object names: what Asterisk accepts in a [section] and a sorcery id, lower risk.
 context_name_validator = RegexValidator(
-    r"^[A-Za-z0-9_-]{1,40}$", "Use 1 to 40 letters, digits, '_' or '-' (no spaces or ';')."
+    r"^[A-Za-z0-9_-]{1,40}\Z", "Use 1 to 40 letters, digits, '_' or '-' (no spaces or ';')."
 )
 # Printable ASCII without the characters that break AMI frames, dial strings or ODBC values.
-_SAFE_TEXT = re.compile(r"^[A-Za-z0-9 ._@'()+\-#*:/]*$")
+_SAFE_TEXT = re.compile(r"^[A-Za-z0-9 ._@'()+\-#*:/]*\Z")
 safe_text_validator = RegexValidator(
     _SAFE_TEXT,
     "Use letters, digits, spaces and . _ @ ' ( ) + - # * : / only "
     "(no line breaks, ';', ',', quotes '\"', '^', '|', '&' or accented characters).",
 )
 caller_id_name_validator = RegexValidator(
-    r"^[A-Za-z0-9 ._'()+\-]{0,40}$",
+    r"^[A-Za-z0-9 ._'()+\-]{0,40}\Z",
     "A caller ID name is up to 40 letters, digits, spaces and . _ ' ( ) + - "
     "(no line breaks, ';', ',', '\"', '<', '>' or accented characters).",
 )
+# Empty, or digits with an optional leading '+': '+' alone is not a number.
 caller_id_number_validator = RegexValidator(
-    r"^\+?[0-9]{0,20}$", "A caller ID number is digits with an optional leading '+'."
+    r"^(?:\+?[0-9]{1,20})?\Z", "A caller ID number is digits with an optional leading '+'."
 )
 # E.164: '+', a country code that does not start with 0, at most 15 digits in all.
 e164_validator = RegexValidator(
-    r"^\+[1-9][0-9]{6,14}$",
+    r"^\+[1-9][0-9]{6,14}\Z",
     "Use the international form: '+', the country code and the number, digits only "
     "(e.g. +15551234567).",
 )
-hostname_validator = RegexValidator(
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
-    r"[A-Za-z0-9])?)*$|^[0-9]{1,3}(\.[0-9]{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$",
-    "Enter a host name or an IP address (no spaces, ports or schemes).",
+# Added in front of a dialled number: digits, optionally starting with '+' (which may be all).
+dial_prefix_validator = RegexValidator(
+    r"^\+?[0-9]{0,9}\Z", "A dial prefix is digits with an optional leading '+'."
+)
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+
+
+def hostname_validator(value: str) -> None:
+    """A host name (RFC 1123 labels, a top label that is not all digits), an IPv4 address,
+    or an IPv6 address bare or in brackets. No port, scheme, user or spaces."""
+    message = ("Enter a host name or an IP address (no spaces, ports or schemes), e.g. "
+               "sip.example.com, 192.0.2.10 or 2001:db8::10.")
+    text = value or ""
+    if text.startswith("[") or text.endswith("]") or ":" in text:
+        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+        try:
+            ipaddress.IPv6Address(inner)
+        except ValueError:
+            raise ValidationError(message, code="invalid") from None
+        return
+    labels = text.split(".")
+    if len(text) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValidationError(message, code="invalid")
+    if labels[-1].isdigit():  # dotted digits are an IPv4 address or nothing (999.999.999.999)
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            raise ValidationError(message, code="invalid") from None
+
+
+# Bidirectional controls reorder what an operator reads (U+202E makes 'evil.exe' look like
+# 'exe.live'); Cc/Cf/Zl/Zp are controls, formats and line/paragraph separators.
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def display_name_validator(value: str) -> None:
+    """A name people read (a carrier's): any letters, no line breaks, controls or bidi
+    overrides."""
+    for char in value or "":
+        if char in _BIDI or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
+            raise ValidationError(
+                f"Names cannot contain line breaks, control characters or text-direction "
+                f"overrides (found U+{ord(char):04X}).", code="invalid")
+
+
+# RFC 3261 user parts allow more (escapes, & = $ , ; ? /), but those are what dial strings,
+# AMI and realtime values split on: the trunk user is letters, digits and . _ - + only.
+sip_user_validator = RegexValidator(
+    r"^[A-Za-z0-9._+-]*\Z",
+    "Use letters, digits and . _ - + only: no spaces, '@', ':', ';', '^', ',', '&', "
+    "percent signs or quotes.",
 )
 # res_config_odbc splits realtime values on ';' and decodes '^XX' (docs/asterisk-behaviour.md):
 # 'se;cret' is stored whole and read back as 'cret'.
 odbc_value_validator = RegexValidator(
-    r"^[^;^\r\n]*$",
+    r"^[^;^\r\n\x00]*\Z",
     "Cannot contain ';', '^' or a line break: Asterisk's realtime driver would cut or decode it.",
 )
 credential_validator = RegexValidator(
-    r"^[\x21-\x7e]*$",
+    r"^[\x21-\x7e]*\Z",
     "Use printable ASCII without spaces or line breaks.",
 )
 

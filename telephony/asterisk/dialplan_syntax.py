@@ -86,13 +86,13 @@ REFUSED_APPLICATIONS: dict[str, str] = {
                     "use Set(PJSIP_HEADER(add,X-Name)=value)",
 }
 
-_CONTEXT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_CONTEXT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}\Z")
 # Inside a pattern: X (0-9), Z (1-9), N (2-9), digits, * # +, and [...] sets; `.` (one or more
 # characters) or `!` (zero or more) only at the end. Asterisk ignores '-' between characters of a
 # pattern (it is for readability: _555-XXXX); we allow it the same way.
-_PATTERN_BODY = re.compile(r"^(?:[XxZzNn0-9*#+\-]|\[[0-9*#+\-]+\])+[.!]?$")
-_LITERAL_DIGITS = re.compile(r"^[0-9*#+]+$")
-_LITERAL_NAME = re.compile(r"^[A-Za-z0-9]+$")
+_PATTERN_BODY = re.compile(r"^(?:[XxZzNn0-9*#+\-]|\[[0-9*#+\-]+\])+[.!]?\Z")
+_LITERAL_DIGITS = re.compile(r"^[0-9*#+]+\Z")
+_LITERAL_NAME = re.compile(r"^[A-Za-z0-9]+\Z")
 _RANGE_IN_SET = re.compile(r"\[([^\]]*)\]")
 
 

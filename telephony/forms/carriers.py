@@ -15,9 +15,11 @@ from telephony.models.carriers import Carrier
 CODECS = ("ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "speex16", "g726",
           "g726aal2", "adpcm", "lpc10", "slin", "slin16", "siren7", "siren14", "g719", "h264",
           "h263", "h263p", "vp8", "vp9", "t140")
-# SIP user parts: no '@', ':' or spaces (they would break the URI), no ';' or '^' (realtime
-# values are split on ';' and '^XX' is decoded, docs/asterisk-behaviour.md).
-_SIP_USER = re.compile(r"^[A-Za-z0-9._~!$&'()*+=,%-]*$")
+# SIP user parts: letters, digits and . _ - + (the model's sip_user_validator): no '@', ':' or
+# spaces (they would break the URI), no ';' or '^' (realtime values are split on ';' and '^XX'
+# is decoded, docs/asterisk-behaviour.md), none of the , & $ ( ) ' * = % ! ~ RFC 3261 allows,
+# which dial strings and AMI split on.
+_SIP_USER = re.compile(r"^[A-Za-z0-9._+-]*\Z")
 
 
 class CarrierForm(forms.ModelForm):

@@ -5,8 +5,11 @@ from telephony.validators import (
     caller_id_number_validator,
     context_name_validator,
     credential_validator,
+    dial_prefix_validator,
+    display_name_validator,
     hostname_validator,
     odbc_value_validator,
+    sip_user_validator,
 )
 
 
@@ -19,7 +22,7 @@ class Carrier(models.Model):
         CREDENTIALS = "credentials", "Username and password"
         IP = "ip", "IP address only"
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[display_name_validator])
     slug = models.SlugField(max_length=40, unique=True, validators=[context_name_validator],
                             help_text="Lowercase letters, digits and '-'; used in Asterisk ids.")
     server = models.ForeignKey("telephony.AsteriskServer", on_delete=models.PROTECT,
@@ -35,17 +38,17 @@ class Carrier(models.Model):
     auth_mode = models.CharField(max_length=12, choices=AuthMode.choices,
                                  default=AuthMode.CREDENTIALS)
     username = models.CharField(max_length=40, blank=True,
-                                validators=[credential_validator, odbc_value_validator])
+                                validators=[sip_user_validator, odbc_value_validator])
     password = models.CharField(max_length=80, blank=True,
                                 validators=[credential_validator, odbc_value_validator])
     register = models.BooleanField(default=False)
     from_user = models.CharField(max_length=40, blank=True,
-                                 validators=[credential_validator, odbc_value_validator])
+                                 validators=[sip_user_validator, odbc_value_validator])
     from_domain = models.CharField(max_length=40, blank=True, validators=[hostname_validator])
     codecs = models.CharField(max_length=200, default="ulaw,alaw",
                               validators=[odbc_value_validator])
     dial_prefix = models.CharField(max_length=10, blank=True,
-                                   validators=[caller_id_number_validator])
+                                   validators=[dial_prefix_validator])
     strip_digits = models.PositiveSmallIntegerField(default=0,
                                                     validators=[MaxValueValidator(20)])
     caller_id_number = models.CharField("caller ID override", max_length=21, blank=True,
