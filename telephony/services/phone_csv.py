@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from telephony.asterisk.values import callerid_problem, secret_generate
-from telephony.csvcells import defuse, restore
+from telephony import csvcells
+from telephony.csvcells import restore
 from telephony.forms.common import known_contexts, known_transports
 from telephony.forms.phone_csv import PhoneCsvRowForm
 from telephony.models import AsteriskServer, Phone, PsEndpoint
@@ -54,11 +55,11 @@ def phone_csv_export(*, phones: Iterable[Phone], include_secrets: bool = False) 
     """The extensions as CSV, in the format `phone_csv_import` reads back."""
     out = io.StringIO()
     columns = CSV_COLUMNS if include_secrets else CSV_COLUMNS[:-1]
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvcells.writer(out, lineterminator="\r\n")  # every cell defused
     writer.writerow(columns)
     for phone in phones:
-        row = [phone.extension, defuse(phone.name), phone.server.name, phone.context, phone.codecs,
-               phone.transport, phone.max_contacts, defuse(phone.caller_id_name),
+        row = [phone.extension, phone.name, phone.server.name, phone.context, phone.codecs,
+               phone.transport, phone.max_contacts, phone.caller_id_name,
                phone.caller_id_number,
                phone.user.username if phone.user else "", "yes" if phone.is_active else "no"]
         if include_secrets:
@@ -106,8 +107,9 @@ def _parse_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
                 continue
             if not any((value or "").strip() for value in record.values()):
                 continue  # blank line
+            # The export defuses every cell, the secret too (one may start with '-').
             rows.append((reader.line_num, {k: restore((v or "").strip()) if k != "secret"
-                                           else (v or "") for k, v in record.items()}))
+                                           else restore(v or "") for k, v in record.items()}))
     except csv.Error as exc:
         raise CsvImportError([(reader.line_num, f"unreadable CSV: {exc}.")]) from None
     if problems:

@@ -122,7 +122,8 @@ def test_export_lists_the_filtered_phones_without_secrets(admin_client, server, 
     assert rows == [
         ["extension", "name", "server", "context", "codecs", "transport", "max_contacts",
          "caller_id_name", "caller_id_number", "user", "active"],
-        ["1001", "Bob", "pbx1", "agents", "ulaw,alaw", "transport-udp", "1", "", "+4420", "bob",
+        # '+4420' would be a formula to a spreadsheet: every cell is defused, numbers too.
+        ["1001", "Bob", "pbx1", "agents", "ulaw,alaw", "transport-udp", "1", "", "'+4420", "bob",
          "yes"],
     ]
 
@@ -287,3 +288,22 @@ def test_a_csv_caller_id_too_long_for_asterisks_column_is_refused(server):
     assert exc.value.errors[0][1].startswith("caller_id_name: With the number, the caller ID")
     assert not Phone.objects.exists()
     assert realtime_snapshot() == before
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_the_extensions_export_defuses_the_username_and_secret_too(admin_client, server,
+                                                                   django_user_model, start):
+    from django.contrib.auth.models import Group
+
+    agent = django_user_model.objects.create_user(username=f"{start}bob", password="x-123456789")
+    agent.groups.add(Group.objects.get(name="Agent"))
+    Phone.objects.create(extension="1001", name="Desk", server=server, user=agent,
+                         secret=f"{start}Secret-123456")
+    before = snapshot()
+    exported = admin_client.get(EXPORT, {"secrets": "1"}).content
+    row = next(r for r in csv.DictReader(io.StringIO(exported.decode())) if r["extension"])
+    assert row["user"] == f"'{start}bob"
+    assert row["secret"] == f"'{start}Secret-123456"
+    assert not any(value.startswith(("=", "+", "-", "@")) for value in row.values())
+    phone_csv_import(data=exported)  # and it imports back unchanged
+    assert snapshot() == before

@@ -170,3 +170,18 @@ def test_an_agent_exports_only_their_own_calls(agent_client, agent_phone, other_
     make_call(agent_phone, number="+15550000001")
     make_call(other_phone, number="+15550000002")
     assert [row["number"] for row in _export(agent_client)] == ["'+15550000001"]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
+def test_every_cell_of_the_export_is_defused_the_username_too(supervisor_client, agent_phone,
+                                                               start):
+    user = agent_phone.user
+    user.username = f"{start}cmd|calc"
+    user.save()
+    make_call(agent_phone, number="+15550000001", transferred_to=f"{start}1002",
+              error_message=f"{start}HYPERLINK(x)")
+    (row,) = _export(supervisor_client)
+    assert row["agent"] == f"'{start}cmd|calc"
+    assert row["transferred_to"] == f"'{start}1002"
+    assert row["error"] == f"'{start}HYPERLINK(x)"
+    assert not any(value.startswith(("=", "+", "-", "@", "\t")) for value in row.values())
