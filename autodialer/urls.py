@@ -11,3 +11,6 @@ urlpatterns = [
     path("audit/", include("audit.views")),
     path("admin/", admin.site.urls),
 ]
+
+# The API answers JSON everywhere, 404 included (docs/api.md).
+handler404 = "autodialer.views.not_found"

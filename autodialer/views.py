@@ -20,3 +20,16 @@ def dashboard(request):
     from telephony.dashboard import dashboard_context
 
     return render(request, "dashboard.html", dashboard_context())
+
+
+def not_found(request, exception=None):
+    """404: JSON on the API's paths (a script asking for /calls/NOT-A-UUID/status/ gets the
+    API's error shape, not an HTML page), Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    from autodialer.input import is_api_path
+
+    if is_api_path(request.path):
+        return JsonResponse({"code": "not_found", "error": "No such API resource."}, status=404)
+    return page_not_found(request, exception)

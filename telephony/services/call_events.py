@@ -178,9 +178,24 @@ def _fill(call: Call, **values: str) -> list[str]:
     changed = []
     for name, value in values.items():
         if value and not getattr(call, name):
-            setattr(call, name, value)
+            # A field wider than its column (a 300-character channel) is cut to fit, not
+            # allowed to fail the save and drop the whole event.
+            setattr(call, name, value[:Call._meta.get_field(name).max_length])
             changed.append(name)
     return changed
+
+
+# Q.850 cause codes are 0..127; anything else is a faulty or hostile frame.
+_CAUSE_RANGE = range(0, 128)
+
+
+def _cause(event: dict[str, Any]) -> int | None:
+    """The Hangup's cause, or None when absent or out of range (the event is still used)."""
+    try:
+        cause = int(_text(event, "Cause"))
+    except ValueError:
+        return None
+    return cause if cause in _CAUSE_RANGE else None
 
 
 # --- one function per event ---
@@ -315,10 +330,7 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     call, leg = _by_leg(server, event)
     if call is None:
         return None
-    try:
-        cause: int | None = int(_text(event, "Cause"))
-    except ValueError:
-        cause = None
+    cause = _cause(event)
     cause_text = _text(event, "Cause-txt")
     if leg == ORIGINATED:
         if call.answered_at or call.status == Status.ANSWERED:

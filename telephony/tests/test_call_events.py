@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
+from django.utils import timezone
 
 from telephony.asterisk.ami import AmiClient, listen_events
 from telephony.management.commands.asterisk_events import listen
@@ -427,3 +428,30 @@ def test_a_transfer_the_target_answered_is_recorded_as_answered(agent_phone):
 
     call.refresh_from_db()
     assert call.transfer_result == "answered"
+
+
+# --- out-of-range fields (issue 11, item 6): clamp the field, keep the event -------------------
+
+def test_an_originate_response_with_a_300_character_channel_still_moves_the_call(agent_phone):
+    call = make_call(agent_phone)
+    handle_event(agent_phone.server, {
+        "Event": "OriginateResponse", "ActionID": str(call.id), "Response": "Success",
+        "Channel": "PJSIP/1001-" + "x" * 300, "Reason": "4", "Uniqueid": "1" * 100})
+    call.refresh_from_db()
+    assert call.status == Status.RINGING
+    assert call.channel == ("PJSIP/1001-" + "x" * 300)[:128]
+    assert call.uniqueid == "1" * 64
+
+
+@pytest.mark.parametrize("cause", ["99999", "-5", "128", "1e3", "", "16x"])
+def test_a_hangup_with_an_impossible_cause_still_ends_the_answered_call(agent_phone, cause):
+    call = make_call(agent_phone, status=Status.ANSWERED, channel="PJSIP/1001-00000001",
+                     uniqueid="1795718447.9", linkedid="1795718447.9",
+                     answered_at=timezone.now())
+    handle_event(agent_phone.server, {
+        "Event": "Hangup", "Channel": "PJSIP/1001-00000001", "Uniqueid": "1795718447.9",
+        "Linkedid": "1795718447.9", "Cause": cause, "Cause-txt": "x" * 500})
+    call.refresh_from_db()
+    assert call.status == Status.COMPLETED
+    assert call.hangup_cause is None
+    assert len(call.hangup_cause_text) <= 80

@@ -92,3 +92,32 @@ def test_the_originate_api_answers_a_wrong_body_with_json_400(agent_client, agen
     assert response.json()["code"] in ("invalid_json", "invalid_input")
     assert not Call.objects.exists()
     assert fake_ami.connection_count == 0
+
+
+@pytest.mark.parametrize("path", [
+    "/telephony/calls/not-a-uuid/status/",
+    "/telephony/calls/0B0E6F2A-5D7C-4E45-9A8B-1C2D3E4F5A6B/status/",
+    "/telephony/calls/1/status/",
+    "/telephony/calls/originate/extra/status/",
+    "/telephony/agent/nothing/registration/",
+])
+def test_an_api_path_that_matches_no_route_answers_json_404(agent_client, path):
+    response = agent_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
+
+
+def test_other_missing_pages_stay_html(agent_client):
+    response = agent_client.get("/telephony/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("name, method", [("call_originate", "get"), ("call_hangup", "put"),
+                                          ("call_current", "post"), ("call_transfer", "delete")])
+def test_a_wrong_method_on_the_api_answers_json_405(agent_client, name, method):
+    response = getattr(agent_client, method)(reverse(f"telephony:{name}"))
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"]
