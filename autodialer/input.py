@@ -8,8 +8,9 @@ that slips past a view's own checks used to end in a 500. Here:
   holding a control character or a lone surrogate, and a form field holding a NUL or control
   character other than tab and line breaks (text areas may hold those). API paths get JSON.
 - `query_int` / `query_date` read one query parameter strictly: ASCII digits only, in range.
-- `json_object` reads a JSON body: an object, of application/json, with no such characters in
-  any string; anything else is `BadInput`.
+- `json_object` reads a JSON body: an object, of application/json, not nested absurdly deep,
+  with no lone surrogate in any string; anything else is `BadInput`. (Control characters in a
+  JSON string reach the field's own validator, which refuses them with that field's code.)
 """
 
 from __future__ import annotations
@@ -83,12 +84,19 @@ def query_date(request: HttpRequest, name: str) -> datetime.date | None:
     return date_in_range(value, name)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def _check_json(value: Any, depth: int = 0) -> None:
+    # A lone surrogate ("\ud800" is valid JSON) cannot be encoded by any database driver, so
+    # it is refused here; other control characters are left to each field's own validator,
+    # which refuses them with that field's error code (invalid_number, invalid_target, ...).
     if depth > MAX_JSON_DEPTH:
         raise BadInput("body", "The JSON body is nested too deeply.")
     if isinstance(value, str):
-        if problem := text_problem(value):
-            raise BadInput("body", f"A string in the JSON body {problem}.")
+        if _SURROGATE.search(value):
+            raise BadInput("body", "A string in the JSON body contains a broken character "
+                                   "(a lone UTF-16 surrogate).")
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_json(key, depth + 1)

@@ -126,6 +126,7 @@ MIDDLEWARE = [
     # After authentication, so its 400 page has the navigation; before every view.
     "autodialer.input.InputMiddleware",
     "autodialer.busy.DatabaseBusyMiddleware",
+    "autodialer.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "autodialer.urls"
@@ -206,7 +207,11 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind TLS (docs/architecture.md, "Production behind TLS"): HSTS once every user reaches
+    # the site over https, and a redirect of plain http when no proxy does it already.
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 
 # Login throttling (users/login_throttle.py). With LOGIN_MAX_FAILURES failed logins for one
 # username from one address in the last LOGIN_LOCKOUT_MINUTES, that pair is refused until enough

@@ -54,8 +54,10 @@ def test_the_rule_page_refuses_each_attack(admin_client, agents, application, ar
     url = reverse("telephony:dialplan_rule_create", args=[agents.pk])
     response = admin_client.post(url, {"pattern": "_X.", "application": application,
                                        "arguments": arguments})
-    assert response.status_code == 200  # the form again, with its error
-    assert response.context["form"].errors
+    # The form again with its error, or (a line separator) the input layer's 400 before it.
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.context["form"].errors
     assert not DialplanExtension.objects.exists()
     assert not ExtensionsTable.objects.exists()
 
@@ -99,9 +101,12 @@ def test_the_django_admin_cannot_write_extensions_table(root_client, agents):
 def test_the_django_admin_refuses_values_asterisk_would_split(root_client):
     PsAuth.objects.create(id="1001", auth_type="userpass", username="1001", password="good")
     url = reverse("admin:telephony_psauth_change", args=["1001"])
-    for bad in ("se;cret^41", "se\ncret", "se\x00cret"):
+    for bad in ("se;cret^41", "se\ncret", "se\tcret", "se\x00cret"):
         response = root_client.post(url, {"id": "1001", "auth_type": "userpass",
                                           "username": "1001", "password": bad})
+        if bad == "se\x00cret":  # refused by the input layer before the admin's form
+            assert response.status_code == 400
+            continue
         assert response.status_code == 200, bad
         assert "password" in response.context["adminform"].form.errors, bad
     assert PsAuth.objects.get().password == "good"
