@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime, time
 
@@ -17,7 +16,7 @@ from django.utils.dateparse import parse_date
 
 from audit.auth_events import EVENT_LABELS
 from audit.tracked import KIND_LABELS, tracked_models
-from telephony.csvcells import defuse
+from telephony import csvcells
 from users.roles import admin_required
 
 PAGE_SIZE = 50
@@ -107,16 +106,16 @@ def audit_log(request):
 def audit_export(request):
     entries, _filters, _kinds = _filtered(request)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvcells.writer(out)  # every cell defused
     writer.writerow(["time", "user", "address", "action", "kind", "object", "field", "before",
                      "after"])
     for row in _rows(entries[:EXPORT_MAX].iterator(chunk_size=2000)):
         entry = row["entry"]
         base = [timezone.localtime(entry.timestamp).isoformat(timespec="seconds"),
-                defuse(entry.actor.username if entry.actor else ""), entry.remote_addr or "",
-                row["action"], row["kind"], defuse(entry.object_repr)]
+                entry.actor.username if entry.actor else "", entry.remote_addr or "",
+                row["action"], row["kind"], entry.object_repr]
         for field, before, after in row["changes"] or [("", "", "")]:
-            writer.writerow(base + [field, defuse(before), defuse(after)])
+            writer.writerow(base + [field, before, after])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
     response["Cache-Control"] = "no-store"

@@ -5,8 +5,9 @@ cannot be encoded) and Python's `str.isdigit()` accepts digits `int()` refuses (
 that slips past a view's own checks used to end in a 500. Here:
 
 - `InputMiddleware` refuses, with a 400 before any view runs, a query parameter (name or value)
-  holding a control character or a lone surrogate, and a form field holding a NUL or control
-  character other than tab and line breaks (text areas may hold those). API paths get JSON.
+  holding a control character or a lone surrogate, and a form field holding a NUL or a lone
+  surrogate (the forms refuse other control characters next to their field). API paths get
+  JSON.
 - `query_int` / `query_date` read one query parameter strictly: ASCII digits only, in range.
 - `json_object` reads a JSON body: an object, of application/json, not nested absurdly deep,
   with no lone surrogate in any string; anything else is `BadInput`. (Control characters in a
@@ -30,7 +31,10 @@ from django.shortcuts import render
 # C0 controls, DEL, C1 controls (U+0085 among them), the Unicode line and paragraph separators,
 # and lone surrogates (json.loads and Python's own decoders can produce them).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Form fields: only what breaks a database before any form can answer (PostgreSQL refuses NUL;
+# the login throttle writes the username before the form runs). Other control characters reach
+# the form, whose field names what is wrong in place.
+_FORM_CONTROL = re.compile(r"[\x00\ud800-\udfff]")
 _ASCII_INT = re.compile(r"-?[0-9]{1,18}\Z")
 # The dates a call centre's filters can mean; 9999-12-31 plus one day does not exist.
 DATE_MIN = datetime.date(2000, 1, 1)

@@ -72,21 +72,6 @@ def hostname_validator(value: str) -> None:
             raise ValidationError(message, code="invalid") from None
 
 
-# Bidirectional controls reorder what an operator reads (U+202E makes 'evil.exe' look like
-# 'exe.live'); Cc/Cf/Zl/Zp are controls, formats and line/paragraph separators.
-_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def display_name_validator(value: str) -> None:
-    """A name people read (a carrier's): any letters, no line breaks, controls or bidi
-    overrides."""
-    for char in value or "":
-        if char in _BIDI or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
-            raise ValidationError(
-                f"Names cannot contain line breaks, control characters or text-direction "
-                f"overrides (found U+{ord(char):04X}).", code="invalid")
-
-
 # RFC 3261 user parts allow more (escapes, & = $ , ; ? /), but those are what dial strings,
 # AMI and realtime values split on: the trunk user is letters, digits and . _ - + only.
 sip_user_validator = RegexValidator(
