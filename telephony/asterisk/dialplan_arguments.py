@@ -40,8 +40,9 @@ READ_FUNCTIONS: dict[str, re.Pattern] = {
 }
 # What a condition in $[...] may read: values Asterisk sets, never text the caller chose
 # (EXTEN and CALLERID come from the far end on inbound calls).
+# AUTODIALER_CALL_ID is set by the originate API only: no rule may assign it (nor any name here).
 EXPRESSION_VARIABLES = frozenset({"DIALSTATUS", "DIALEDTIME", "ANSWEREDTIME", "HANGUPCAUSE",
-                                  "QUEUESTATUS", "VMSTATUS"})
+                                  "QUEUESTATUS", "VMSTATUS", "AUTODIALER_CALL_ID"})
 EXPRESSION_FUNCTIONS = frozenset({"GROUP_COUNT"})
 # The only functions Set may write: they change this call, nothing on the server.
 WRITE_FUNCTIONS: dict[str, re.Pattern] = {
@@ -297,7 +298,23 @@ def _set(arguments: str) -> None:
     elif not _SET_VARIABLE.match(target):
         raise _error("Set's name is a variable: letters, digits and '_', starting with a letter "
                      "(one or two leading '_' make it inherited).", "arguments_refused")
+    else:
+        _assignable(target.lstrip("_"), "Set")
     text(value, "Set's value")
+
+
+def _assignable(name: str, application: str) -> None:
+    # Conditions trust these to hold what Asterisk (or the originate API) put there; a rule
+    # copying caller-supplied text into one would carry it into a $[...].
+    if name.upper() in BUILTIN_VARIABLES:
+        raise _error(f"{application} cannot assign {name}: Asterisk or this app sets it, and "
+                     f"conditions rely on that. Use a variable of your own named "
+                     f"{OWN_VARIABLE_PREFIX}...", "arguments_refused")
+
+
+def _read_variable(value: str, what: str) -> None:
+    _scan(value, "A-Za-z0-9_", what=what)
+    _assignable(value, "Read")
 
 
 APPLICATION_ARGUMENTS: dict[str, Spec] = {
@@ -315,8 +332,7 @@ APPLICATION_ARGUMENTS: dict[str, Spec] = {
     "WaitExten": [number, options("", "m")],
     "Playback": [sounds, one_of("skip", "noanswer", "skip&noanswer", "noanswer&skip")],
     "BackGround": [sounds, options("snm"), word, word],
-    "Read": [lambda v, w: _scan(v, "A-Za-z0-9_", what=w), sounds, number, options("sin"),
-             number, number],
+    "Read": [_read_variable, sounds, number, options("sin"), number, number],
     "SayDigits": [word],
     "SayNumber": [word, word],
     "SayAlpha": [word],

@@ -279,10 +279,12 @@ def outbound_steps(carrier: Carrier) -> list[tuple[str, str]]:
     elif carrier.server.default_caller_id:
         # A call dialled on a softphone carries the phone's identity ("Agent 7101" <7101>);
         # calls the app originates (they carry our call id) already have the right one.
+        # No ExecIf (it runs any application named in it): a relative jump over the two Sets
+        # ("+3" from this step), which a step inserted before them does not break.
         default = carrier.server.default_caller_id
-        steps.append(("ExecIf", f'$["${{{CALL_ID_VARIABLE}}}" = ""]?'
-                                f"Set(CALLERID(num)={default})"))
-        steps.append(("ExecIf", f'$["${{{CALL_ID_VARIABLE}}}" = ""]?Set(CALLERID(name)=)'))
+        steps.append(("GotoIf", f'$["${{{CALL_ID_VARIABLE}}}" != ""]?+3'))
+        steps.append(("Set", f"CALLERID(num)={default}"))
+        steps.append(("Set", "CALLERID(name)="))
     if carrier.max_channels:
         # GROUP_COUNT counts this call too: more than max_channels means one too many.
         steps.append(("Set", f"GROUP({CARRIER_GROUP_CATEGORY})={trunk}"))

@@ -96,8 +96,10 @@ def test_softphone_calls_get_the_servers_default_caller_id(server):
     dialplan_scaffold_agents()
     # Only calls the app did not place (no AUTODIALER_CALL_ID): those already carry it.
     steps = [
-        ("ExecIf", '$["${AUTODIALER_CALL_ID}" = ""]?Set(CALLERID(num)=+15550100200)'),
-        ("ExecIf", '$["${AUTODIALER_CALL_ID}" = ""]?Set(CALLERID(name)=)'),
+        # No ExecIf: app-placed calls jump over the two Sets (Goto's relative "+3").
+        ("GotoIf", '$["${AUTODIALER_CALL_ID}" != ""]?+3'),
+        ("Set", "CALLERID(num)=+15550100200"),
+        ("Set", "CALLERID(name)="),
         ("Dial", "PJSIP/${EXTEN}@trunk-acme,60"),
         ("Hangup", ""),
     ]
