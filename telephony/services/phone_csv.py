@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from telephony.asterisk.values import callerid_problem, secret_generate
 from telephony import csvcells
+from telephony.asterisk.values import callerid_problem, secret_generate
 from telephony.csvcells import restore
 from telephony.forms.common import known_contexts, known_transports
 from telephony.forms.phone_csv import PhoneCsvRowForm

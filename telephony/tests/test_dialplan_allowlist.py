@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from telephony.asterisk.realtime_dialplan import dialplan_sync_all, dialplan_sync_context
 from telephony.models import DialplanExtension, ExtensionsTable, PsAuth
+from telephony.realtime.dialplan import dialplan_sync_context
+from telephony.realtime.sync import dialplan_sync_all
 from telephony.services.dialplan import context_create, extension_create, extension_update
 
 pytestmark = pytest.mark.django_db
