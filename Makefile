@@ -47,7 +47,9 @@ run: $(STAMP)
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py ensure_demo_admin
 	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C to stop)"
-	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	@# The background-job worker (lead imports) runs next to the server and stops with it.
+	DEBUG=true $(PY) manage.py db_worker & worker=$$!; trap "kill $$worker" EXIT INT TERM; \
+	  DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

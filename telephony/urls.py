@@ -2,11 +2,15 @@
 
 from telephony.views import (
     agent,
+    agent_dispositions,
     calls,
     campaigns,
     carriers,
     dialer,
     dialplan,
+    dispositions,
+    dnc,
+    leads,
     live,
     my_phone,
     phones,
@@ -26,5 +30,9 @@ urlpatterns += agent.urlpatterns
 urlpatterns += calls.urlpatterns
 urlpatterns += live.urlpatterns
 urlpatterns += campaigns.urlpatterns
+urlpatterns += leads.urlpatterns
+urlpatterns += dnc.urlpatterns
+urlpatterns += dispositions.urlpatterns
+urlpatterns += agent_dispositions.urlpatterns
 urlpatterns += server_checks.urlpatterns
 urlpatterns += dialer.urlpatterns

@@ -10,6 +10,7 @@ TELEPHONY_MENU = [
     ("Dialplan", "telephony:dialplan_list", (ADMIN,)),
     ("Carriers", "telephony:carrier_list", (ADMIN,)),
     ("Campaigns", "telephony:campaign_list", (ADMIN, SUPERVISOR)),
+    ("Do not call", "telephony:dnc_global", (ADMIN, SUPERVISOR)),
     ("Live agents", "telephony:live_board", (ADMIN, SUPERVISOR)),
     ("Calls", "telephony:call_list", (ADMIN, SUPERVISOR, AGENT)),
 ]

@@ -361,6 +361,8 @@
     }
     updateTimer();
     updateButtons();
+    // agent-dispositions.js shows the wrap-up form when a campaign call has ended.
+    document.dispatchEvent(new CustomEvent("agentpanel:call", { detail: c }));
     // The list shows this call too: refresh it when the call is new or changed state.
     if (c && (!previous || previous.call_id !== c.call_id || previous.status !== c.status)) {
       refreshRecent();

@@ -40,6 +40,8 @@ class LeadImport(models.Model):
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
     lines_done = models.PositiveIntegerField(default=0)
+    # Where the next batch starts in the file: a resumed run seeks here instead of re-reading.
+    byte_offset = models.PositiveBigIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
     duplicates_in_file = models.PositiveIntegerField(default=0)
     duplicates_in_campaign = models.PositiveIntegerField(default=0)

@@ -11,13 +11,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from telephony.models import AsteriskServer, Call, Campaign, Phone
+from telephony.models import AsteriskServer, Call, Campaign, Lead, LeadList, Phone
+from telephony.services.campaigns import dispositions_create_defaults
 from telephony.services.carriers import carrier_create
 from telephony.services.dialplan import context_create, extension_create
+from telephony.services.dnc import dnc_add
+from telephony.services.lead_import import lead_import_upload
 from telephony.tests.test_every_view_states_its_role import ROUTES, _roles
 from users.roles import ADMIN, AGENT, SUPERVISOR
 
@@ -29,6 +33,9 @@ PK_OWNERS = {
     "telephony:dialplan_context_": "context", "telephony:dialplan_rule_create": "context",
     "telephony:dialplan_rule_": "rule", "telephony:phone_": "phone",
     "telephony:server_": "server", "users:": "user",
+    "telephony:lead_list_new": "campaign", "telephony:lead_list_export": "lead_list",
+    "telephony:lead_import_new": "lead_list", "telephony:lead_import_": "lead_import",
+    "telephony:dnc_campaign": "campaign", "telephony:disposition_": "campaign",
 }
 
 
@@ -37,7 +44,8 @@ def _owner(name: str) -> str:
 
 
 @pytest.fixture
-def world(agent, other_agent, django_user_model):
+def world(agent, other_agent, django_user_model, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     server = AsteriskServer.objects.create(
         name="pbx1", host="pbx.example.com", ami_host="127.0.0.1", ami_username="admin",
         ami_password="amipass", ari_host="127.0.0.1", ari_username="ari", ari_password="x")
@@ -65,8 +73,17 @@ def world(agent, other_agent, django_user_model):
         Call.objects.create(user=agent, phone=phone, server=server, number="+15550000000",
                             status=Call.Status.ANSWERED, answered_at=now),
     ]
+    lead_list = LeadList.objects.create(campaign=campaign, name="June")
+    lead_import = lead_import_upload(lead_list=lead_list, upload=SimpleUploadedFile(
+        "leads.csv", b"phone,first_name\n+12125550100,=cmd\n555-CALL-NOW,x\n"))
+    Lead.objects.create(campaign=campaign, lead_list=lead_list, phone_number="+12125550100",
+                        timezone="America/New_York", first_name="-Ada", data={"@": "=1"})
+    entry, _created = dnc_add(number="+12125550199", campaign=campaign, reason="=x")
+    disposition = dispositions_create_defaults(campaign=campaign)[0]
     return {"server": server, "phone": phone, "campaign": campaign, "carrier": carrier,
-            "context": context, "rule": rule, "user": other_agent, "calls": calls}
+            "context": context, "rule": rule, "user": other_agent, "calls": calls,
+            "lead_list": lead_list, "lead_import": lead_import, "dnc_entry": entry,
+            "disposition": disposition}
 
 
 def _urls(name, pattern, world) -> list[str]:
@@ -78,6 +95,12 @@ def _urls(name, pattern, world) -> list[str]:
         kwargs["pk"] = world[PK_OWNERS[_owner(name)]].pk
     if "direction" in converters:
         kwargs["direction"] = "down"
+    if "entry_pk" in converters:
+        kwargs["entry_pk"] = world["dnc_entry"].pk
+    if "disposition_pk" in converters:
+        kwargs["disposition_pk"] = world["disposition"].pk
+    if "action" in converters:
+        kwargs["action"] = "cancel"
     return [reverse(name, kwargs=kwargs)]
 
 
@@ -100,6 +123,7 @@ def test_every_page_a_role_may_see_renders(role, world, request):
             # 404 only from the call-status API, which answers about the user's own calls (the
             # calls here are the agent's).
             if response.status_code in (403, 404):
-                assert role != AGENT and url.endswith("/status/"), (url, response.status_code)
+                assert role != AGENT and url.endswith(("/status/", "/dispositions/")), \
+                    (url, response.status_code)
             seen += 1
     assert seen >= {ADMIN: 50, SUPERVISOR: 8, AGENT: 10}[role]

@@ -14,7 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from users.roles import ADMIN, AGENT, SUPERVISOR
 
 PUBLIC = {"users:login", "users:logout"}
-FAKE_KWARGS = {"pk": 999999, "call_id": uuid.UUID(int=1), "direction": "up"}
+FAKE_KWARGS = {"pk": 999999, "call_id": uuid.UUID(int=1), "direction": "up", "entry_pk": 999999,
+               "disposition_pk": 999999, "action": "cancel"}
 
 
 def _routes(patterns=None, namespace=""):

@@ -1,0 +1,31 @@
+// The lead import page: poll the job's status every 2 s and move the bar until it finishes.
+(function () {
+  "use strict";
+  const box = document.getElementById("import-progress");
+  if (!box || box.dataset.finished === "1") return;
+  const bar = box.querySelector("[data-bar]");
+  function show(data) {
+    for (const el of box.querySelectorAll("[data-field]")) {
+      const key = el.dataset.field;
+      if (key === "eta") {
+        el.textContent = data.eta_seconds === null ? "" : "· about " + data.eta_seconds + " s left";
+      } else if (key in data) {
+        el.textContent = data[key];
+      }
+    }
+    bar.style.width = data.percent + "%";
+    bar.textContent = data.percent + " %";
+    bar.parentElement.setAttribute("aria-valuenow", data.percent);
+  }
+  function poll() {
+    fetch(box.dataset.statusUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return setTimeout(poll, 5000);
+        show(data);
+        if (data.finished) { window.location.reload(); } else { setTimeout(poll, 2000); }
+      })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 1000);
+})();
