@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('telephony', '0008_campaigns_leads_dnc_rules'),
+        ('telephony', '0009_validators_end_at_the_end'),
     ]
 
     operations = [
