@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from telephony.models import DncEntry, Lead, LeadImport, LeadImportIssue, LeadList
 from telephony.services.campaign_errors import CampaignServiceError
@@ -156,8 +157,6 @@ def _count_rows(lead_import: LeadImport) -> int:
 
 
 def _enqueue(lead_import: LeadImport) -> None:
-    from telephony.tasks import lead_import_task
-
     def send() -> None:
         result = lead_import_task.enqueue(lead_import.pk)
         LeadImport.objects.filter(pk=lead_import.pk).update(task_id=str(result.id)[:64])
@@ -404,3 +403,10 @@ def lead_import_progress(lead_import: LeadImport) -> dict:
         "finished": lead_import.status in (LeadImport.Status.DONE, LeadImport.Status.CANCELLED,
                                            LeadImport.Status.FAILED),
     }
+
+
+# The job lives beside the code it runs (not in a tasks module that would import this one back
+# while this one enqueues it): `manage.py db_worker` finds it by its dotted path.
+@task()
+def lead_import_task(import_id: int) -> None:
+    lead_import_run(import_id=import_id)
