@@ -16,10 +16,21 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from telephony.models import Call, Campaign, Carrier, DialplanContext, DialplanExtension
+from telephony.models import (
+    Call,
+    Campaign,
+    Carrier,
+    DialplanContext,
+    DialplanExtension,
+    LeadList,
+)
+from telephony.services.campaigns import dispositions_create_defaults
+from telephony.services.dnc import dnc_add
+from telephony.services.lead_import import lead_import_upload
 from telephony.tests.call_fixtures import *  # noqa: F403
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +94,8 @@ APP_ROUTES = sorted(_routes(), key=lambda item: (
 
 
 @pytest.fixture
-def world(server, agent_phone, admin_user, agent):
+def world(server, agent_phone, admin_user, agent, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the lead import's uploaded file
     carrier = Carrier.objects.create(name="Acme", slug="acme", server=server,
                                      host="sip.acme.example")
     context = DialplanContext.objects.create(name="agents")
@@ -92,10 +104,20 @@ def world(server, agent_phone, admin_user, agent):
     campaign = Campaign.objects.create(name="Spring")
     call = Call.objects.create(number="+15551234567", user=agent, phone=agent_phone,
                                server=server)
+    lead_list = LeadList.objects.create(campaign=campaign, name="June")
+    lead_import = lead_import_upload(lead_list=lead_list, upload=SimpleUploadedFile(
+        "leads.csv", b"phone,first_name\n+12125550100,Ada\n"))
+    entry, _created = dnc_add(number="+12125550199", campaign=campaign, reason="test")
+    disposition = dispositions_create_defaults(campaign=campaign)[0]
+    # Route-name prefix -> the object its <pk> names; the first prefix that matches wins.
     by_prefix = {"server": server.pk, "phone": agent_phone.pk, "carrier": carrier.pk,
                  "dialplan_context": context.pk, "dialplan_rule": rule.pk,
-                 "campaign": campaign.pk, "users:": agent.pk}
-    return {"pk": by_prefix, "call_id": call.pk}
+                 "campaign": campaign.pk, "users:": agent.pk,
+                 "lead_list_new": campaign.pk, "lead_list": lead_list.pk,
+                 "lead_import_new": lead_list.pk, "lead_import": lead_import.pk,
+                 "dnc_campaign": campaign.pk, "disposition": campaign.pk}
+    return {"pk": by_prefix, "call_id": call.pk,
+            "other": {"entry_pk": entry.pk, "disposition_pk": disposition.pk}}
 
 
 def _urls(name: str, pattern: URLPattern, world: dict) -> list[str]:
@@ -110,6 +132,10 @@ def _urls(name: str, pattern: URLPattern, world: dict) -> list[str]:
                              if short.startswith(prefix) or name.startswith(prefix))
         elif key == "call_id":
             real[key] = world["call_id"]
+        elif key in world["other"]:
+            real[key] = world["other"][key]
+        elif key == "action":
+            real[key] = "cancel"
         else:
             real[key] = "up"
     urls = [reverse(name, kwargs=real)]

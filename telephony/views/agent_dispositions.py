@@ -4,11 +4,11 @@ call just ended, recording one with notes and a callback, and the callbacks due.
 from __future__ import annotations
 
 import datetime
-import json
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 
+from autodialer.input import BadInput, json_object
 from telephony.models import Disposition
 from telephony.services.calls import CallError, own_call
 from telephony.services.campaign_errors import CampaignServiceError
@@ -38,12 +38,9 @@ def call_dispositions(request: HttpRequest, call_id: str) -> JsonResponse:
 @api_view(methods=("POST",))
 def call_disposition(request: HttpRequest, call_id: str) -> JsonResponse:
     try:
-        data = json.loads(request.body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError
-    except ValueError:
-        return JsonResponse({"error": "Send a JSON object.", "code": "invalid_request"},
-                            status=400)
+        data = json_object(request)  # the one input layer: a JSON object, nothing else
+    except BadInput as error:
+        return JsonResponse({"error": error.message, "code": "invalid_request"}, status=400)
     try:
         call = own_call(request.user, call_id)
         callback_at = None
