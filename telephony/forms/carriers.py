@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from telephony.forms.common import preselect_only_server
 from telephony.models.carriers import Carrier
+from telephony.realtime.carriers import phones_registered_from
 
 # Codecs Asterisk 22 knows by these names (the `allow` list of ps_endpoints).
 CODECS = ("ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "speex16", "g726",
@@ -43,6 +44,8 @@ class CarrierForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Not errors: the carrier is saved, and the view shows these next to the result.
+        self.warnings: list[str] = []
         self.fields["slug"].required = False
         preselect_only_server(self.fields["server"])
         if self.instance.pk:
@@ -102,4 +105,19 @@ class CarrierForm(forms.ModelForm):
         elif cleaned.get("register"):
             self.add_error("register", "Registering needs a username and password: choose "
                                        "'Username and password' authentication.")
+        if cleaned.get("auth_mode") == Carrier.AuthMode.IP and cleaned.get("host"):
+            self.warnings += address_clash_warnings(cleaned["host"])
         return cleaned
+
+
+def address_clash_warnings(host: str) -> list[str]:
+    """What goes wrong when a carrier matched by address shares it with phones."""
+    phones = phones_registered_from(host)
+    if not phones:
+        return []
+    return [f"Phones register from {host} ({', '.join(phones[:5])}"
+            f"{', ...' if len(phones) > 5 else ''}). Asterisk identifies a request by its "
+            "source address before its user name, so while this carrier is matched by IP "
+            "address every REGISTER from there is taken for the carrier's and refused (404). "
+            "Use 'Username and password' authentication for this carrier, or give it an "
+            "address of its own."]

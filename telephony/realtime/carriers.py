@@ -105,13 +105,19 @@ def carrier_realtime_rows(carrier: Carrier) -> dict[str, list[dict]]:
         }],
         "ps_auths": [],
         "ps_registrations": [],
-        "ps_endpoint_id_ips": [{
+        "ps_endpoint_id_ips": [],
+    }
+    if not credentials:
+        # Only a carrier matched by address gets an identify row. Asterisk identifies by source
+        # address before user name (endpoint_identifier_order ip,username,anonymous), so a row
+        # for an address phones also register from takes every REGISTER of theirs for the trunk
+        # (404 "AOR '' not found for endpoint 'trunk-...'"). A credentials carrier is found
+        # without it: its registration's `line` for calls to the registered contact.
+        rows["ps_endpoint_id_ips"].append({
             "id": object_id,
             "endpoint": object_id,
-            # Calls arriving from the carrier's address are this endpoint's.
             "match": carrier.host.strip("[]"),
-        }],
-    }
+        })
     if credentials:
         rows["ps_auths"].append({
             "id": object_id,
@@ -176,6 +182,30 @@ def carrier_sync(carrier: Carrier) -> int:
                 TABLES[table].objects.create(**row)
                 written += 1
         return written
+
+
+def phones_registered_from(host: str) -> list[str]:
+    """The endpoints (not trunks) with a contact registered from `host`, as ps_contacts shows
+    them: Asterisk writes the REGISTER's source in via_addr and the phone's own address in uri."""
+    bare = host.strip("[]").lower()
+    if not bare:
+        return []
+    found = set()
+    contacts = (PsContact.objects.exclude(endpoint__startswith=ID_PREFIX)
+                .values_list("endpoint", "via_addr", "uri"))
+    for endpoint, via_addr, uri in contacts:
+        if (via_addr or "").strip("[]").lower() == bare or _uri_address(uri or "") == bare:
+            found.add(endpoint or "")
+    return sorted(found - {""})
+
+
+def _uri_address(uri: str) -> str:
+    """The host of `sip:user@host:port;params` (bare, lowercase)."""
+    rest = uri.split(":", 1)[1] if uri.lower().startswith(("sip:", "sips:")) else uri
+    rest = rest.split(";", 1)[0].rsplit("@", 1)[-1]
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0].lower()
+    return rest.split(":", 1)[0].lower()
 
 
 def carrier_rows_for(carrier: Carrier, *, reveal_secrets: bool = False) -> dict[str, list[dict]]:

@@ -91,11 +91,18 @@ def form_data(server, **overrides):
 
 # --- the rows written -------------------------------------------------------------------------
 
-def test_a_registering_carrier_writes_all_five_tables(acme):
+def test_a_registering_carrier_writes_its_rows_and_no_identify_row(acme):
+    # Issue #12: an identify row (match = host) took every REGISTER from that address for the
+    # trunk; a carrier with credentials is found without one.
     assert stored() == {
         "ps_endpoints": [ENDPOINT], "ps_aors": [AOR], "ps_auths": [AUTH],
-        "ps_registrations": [REGISTRATION], "ps_endpoint_id_ips": [IDENTIFY],
+        "ps_registrations": [REGISTRATION], "ps_endpoint_id_ips": [],
     }
+
+
+def test_a_credentials_carrier_that_does_not_register_has_no_identify_row_either(server):
+    carrier_create(**acme_values(server, register=False, host="127.0.0.1"))
+    assert PsEndpointIdIp.objects.count() == 0
 
 
 def test_an_ip_only_carrier_has_no_auth_and_no_registration(server):
@@ -127,7 +134,8 @@ def test_an_ipv6_host_is_bracketed_in_uris_and_bare_in_the_identify_match(server
     rows = stored()
     assert rows["ps_aors"][0]["contact"] == "sip:[2001:db8::10]:5060"
     assert rows["ps_registrations"][0]["server_uri"] == "sip:[2001:db8::10]:5060"
-    assert rows["ps_endpoint_id_ips"][0]["match"] == "2001:db8::10"
+    carrier_update(carrier=Carrier.objects.get(), auth_mode="ip")
+    assert stored()["ps_endpoint_id_ips"][0]["match"] == "2001:db8::10"
 
 
 def test_ids_are_lowercase_and_cannot_be_an_extension(server):
@@ -143,14 +151,21 @@ def test_turning_registration_off_removes_only_the_registration(acme):
     rows = stored()
     assert rows["ps_registrations"] == []
     assert rows["ps_auths"] == [AUTH]
-    assert rows["ps_endpoint_id_ips"] == [IDENTIFY]
+    assert rows["ps_endpoint_id_ips"] == []
+
+
+def test_switching_to_ip_authentication_writes_the_identify_row_and_back_removes_it(acme):
+    carrier_update(carrier=acme, auth_mode="ip")
+    assert stored()["ps_endpoint_id_ips"] == [IDENTIFY]
+    carrier_update(carrier=acme, auth_mode="credentials", username="acmeuser",
+                   password="s3cret-pw")
+    assert stored()["ps_endpoint_id_ips"] == []
 
 
 def test_editing_the_host_rewrites_every_row_that_names_it(acme):
     carrier_update(carrier=acme, host="10.9.8.7", port=5070)
     rows = stored()
     assert rows["ps_aors"] == [{**AOR, "contact": "sip:10.9.8.7:5070"}]
-    assert rows["ps_endpoint_id_ips"] == [{**IDENTIFY, "match": "10.9.8.7"}]
     assert rows["ps_registrations"][0]["server_uri"] == "sip:10.9.8.7:5070"
     assert rows["ps_registrations"][0]["client_uri"] == "sip:acmeuser@10.9.8.7:5070"
 
@@ -181,18 +196,18 @@ def test_sync_all_rewrites_tampered_rows_and_reports_orphans(acme, server):
     carrier_create(**acme_values(server, name="Old", slug="old", is_active=False))
     PsEndpoint.objects.filter(id="trunk-acme").update(allow="g729", direct_media="yes")
     PsEndpoint.objects.create(id="trunk-gone", context="from-trunk")
-    assert carriers_sync_all() == (1, 5)
+    assert carriers_sync_all() == (1, 4)
     assert stored()["ps_endpoints"] == [ENDPOINT]
     assert stored("trunk-old") == {table: [] for table in TABLES}
     assert ("ps_endpoints", "trunk-gone") in realtime_orphans()
 
 
 def test_unsync_takes_one_id_or_several(acme):
-    assert carrier_unsync("trunk-acme") == 5
+    assert carrier_unsync("trunk-acme") == 4
     carrier_sync(acme)
-    assert carrier_unsync(carrier_object_ids(acme)) == 5
+    assert carrier_unsync(carrier_object_ids(acme)) == 4
     carrier_sync(acme)
-    assert carrier_unsync(["trunk-acme", "trunk-none"]) == 5
+    assert carrier_unsync(["trunk-acme", "trunk-none"]) == 4
 
 
 def test_rows_for_the_detail_page_mask_the_password(acme):
@@ -220,6 +235,31 @@ def test_admin_creates_a_carrier_and_sees_its_rows(admin_client, server):
     html = page.content.decode()
     assert "sip:acmeuser@sip.acme.example:5060" in html
     assert "s3cret-pw" not in html
+
+
+def test_the_form_warns_when_an_ip_carrier_shares_the_address_phones_register_from(
+        admin_client, server):
+    PsContact.objects.create(id="7101^3B@a1", endpoint="7101", uri="sip:7101@10.0.0.5:5070",
+                             via_addr="10.0.0.5", via_port=5070)
+    PsContact.objects.create(id="7102^3B@b2", endpoint="7102", uri="sip:7102@10.0.0.9:5070",
+                             via_addr="10.0.0.9", via_port=5070)
+    response = admin_client.post(reverse("telephony:carrier_create"), form_data(
+        server, auth_mode="ip", host="10.0.0.5", register=False), follow=True)
+    carrier = Carrier.objects.get()  # a warning, not an error: the carrier is saved
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1 and "Phones register from 10.0.0.5 (7101)" in warnings[0]
+    assert "7102" not in warnings[0]
+    edit = admin_client.get(reverse("telephony:carrier_edit", args=[carrier.pk]))
+    assert "Phones register from 10.0.0.5" in edit.content.decode()
+
+
+def test_a_credentials_carrier_on_the_phones_address_gets_no_warning(admin_client, server):
+    PsContact.objects.create(id="7101^3B@a1", endpoint="7101", uri="sip:7101@10.0.0.5:5070",
+                             via_addr="10.0.0.5", via_port=5070)
+    response = admin_client.post(reverse("telephony:carrier_create"),
+                                 form_data(server, host="10.0.0.5"), follow=True)
+    assert Carrier.objects.count() == 1
+    assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
 
 
 def test_editing_with_an_empty_password_keeps_it(admin_client, acme, server):

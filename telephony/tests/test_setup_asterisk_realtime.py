@@ -116,6 +116,11 @@ def test_create_config_writes_every_file_asterisk_needs(tmp_path, phone):
     assert as_dict(sections["transport-udp"]) == {
         "type": "transport", "protocol": "udp", "bind": "10.0.0.5:5080"}
     assert "; [transport-wss]" in (tmp_path / "pjsip_realtime.conf").read_text()
+    # Issue #12: why a carrier's identify row can capture phones' REGISTERs; a comment only,
+    # so Asterisk keeps its default and an operator's own [global] section is not doubled.
+    assert ";   endpoint_identifier_order = ip,username,anonymous" in (
+        tmp_path / "pjsip_realtime.conf").read_text()
+    assert "global" not in sections
 
     sections, _ = parse((tmp_path / "modules.conf").read_text())
     assert sections["modules"] == [("preload", "res_odbc.so"), ("preload", "res_config_odbc.so")]

@@ -6,12 +6,23 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
-from telephony.forms.carriers import CarrierForm
+from telephony.forms.carriers import CarrierForm, address_clash_warnings
 from telephony.models.carriers import Carrier
 from telephony.realtime.carriers import carrier_object_id, carrier_rows_for
 from telephony.services import carriers as services
 from telephony.services.dialplan import first_active_carrier
 from users.roles import admin_required
+
+
+def _warn(request, texts: list[str]) -> None:
+    for text in texts:
+        messages.warning(request, text)
+
+
+def _clashes(carrier: Carrier) -> list[str]:
+    if carrier.auth_mode != Carrier.AuthMode.IP:
+        return []
+    return address_clash_warnings(carrier.host)
 
 
 @admin_required
@@ -31,9 +42,11 @@ def carrier_create(request):
         carrier = services.carrier_create(**form.cleaned_data)
         messages.success(request, f"Carrier {carrier.name} saved as "
                                   f"{carrier_object_id(carrier.slug)}.")
+        _warn(request, form.warnings)
         return redirect("telephony:carrier_detail", pk=carrier.pk)
     return render(request, "telephony/carriers/carrier_form.html",
-                  {"form": form, "title": "Add carrier"})
+                  {"form": form, "title": "Add carrier",
+                   "warnings": form.warnings if form.is_bound else []})
 
 
 @admin_required
@@ -44,9 +57,12 @@ def carrier_edit(request, pk):
         carrier = services.carrier_update(carrier=carrier, **form.cleaned_data)
         state = "written" if carrier.is_active else "removed (inactive)"
         messages.success(request, f"Carrier {carrier.name} saved; realtime rows {state}.")
+        _warn(request, form.warnings)
         return redirect("telephony:carrier_detail", pk=carrier.pk)
+    warnings = form.warnings if form.is_bound else _clashes(carrier)
     return render(request, "telephony/carriers/carrier_form.html",
-                  {"form": form, "title": f"Edit carrier {carrier.name}", "carrier": carrier})
+                  {"form": form, "title": f"Edit carrier {carrier.name}", "carrier": carrier,
+                   "warnings": warnings})
 
 
 @admin_required
