@@ -45,7 +45,7 @@ def dialable_leads(campaign, at: datetime.datetime) -> QuerySet:
     if window.amd_redial_block_hours:
         blocked_since = at - datetime.timedelta(hours=window.amd_redial_block_hours)
         leads = leads.exclude(last_machine_drop_at__gt=blocked_since)
-    return (leads.with_dnc().filter(on_dnc=False)
+    return (leads.with_campaign_dnc(campaign.pk).filter(on_dnc=False)
             .annotate(list_active=F("lead_list__is_active")).select_related("campaign"))
 
 
@@ -64,7 +64,7 @@ def lead_counts(campaign, at: datetime.datetime) -> dict[str, int]:
     recent_limit = window.max_attempts_per_24h
     block = (at - datetime.timedelta(hours=window.amd_redial_block_hours)
              if window.amd_redial_block_hours else None)
-    rows = (_campaign_leads(campaign).with_dnc().order_by()
+    rows = (_campaign_leads(campaign).with_campaign_dnc(campaign.pk).order_by()
             .annotate(exhausted=_flag(Q(attempts__gte=campaign.max_attempts)),
                       waiting=_flag(Q(next_eligible_at__gt=at)),
                       day_full=_flag(Q(day_attempts__gte=campaign.max_attempts_per_day)),
@@ -126,7 +126,7 @@ def _count_recent(campaign, at, counts) -> None:
     times decide, so they are read (one query) and decided one by one like lead_callable."""
     from telephony.models import Lead
 
-    leads = (_campaign_leads(campaign).with_dnc()
+    leads = (_campaign_leads(campaign).with_campaign_dnc(campaign.pk)
              .filter(last_attempt_at__gt=at - RECENT_WINDOW, state__in=Lead.CLAIMABLE_STATES,
                      on_dnc=False, lead_list__is_active=True,
                      attempts__lt=campaign.max_attempts)

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -39,8 +39,11 @@ from telephony.services.lead_csv import (
     row_read,
     sniff_delimiter,
 )
+from telephony.services.lead_rows import lead_rows_insert
 
 BATCH = 1000
+# Imports of at least this many leads refresh the table's planner statistics when they end.
+ANALYZE_AFTER = 5000
 PREVIEW_ROWS = 10
 # A running import whose heartbeat is older than this is taken for dead (its worker was
 # restarted) and may be resumed.
@@ -299,6 +302,19 @@ def _complete(lead_import: LeadImport, token: str) -> None:
     if not lead_import.dry_run:
         lead_import.file.delete(save=False)
         LeadImport.objects.filter(pk=lead_import.pk).update(file="")
+        if lead_import.imported >= ANALYZE_AFTER:
+            _refresh_statistics()
+
+
+def _refresh_statistics() -> None:
+    """Tell PostgreSQL's planner about the new rows now rather than at autovacuum's next pass:
+    on a table it still believed small, it counted 100,000 fresh leads for the campaign page
+    with a per-row plan (and JIT) in 220-370 ms instead of 70 ms. (MariaDB's InnoDB
+    recalculates its statistics itself once a tenth of a table changed, and its ANALYZE TABLE
+    would commit the caller's transaction.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Lead._meta.db_table)}")
 
 
 def _cancel_requested(import_id: int) -> bool:
@@ -358,10 +374,10 @@ def _write_batch(lead_import: LeadImport, token: str, results: list, seen: set[s
         on_dnc = number in listed
         counts["on_dnc"] += on_dnc
         counts["zones_guessed"] += result.fields["timezone_guessed"]
-        leads.append(Lead(campaign_id=campaign_id, lead_list_id=lead_list.pk,
+        leads.append(dict(result.fields, campaign_id=campaign_id, lead_list_id=lead_list.pk,
                           lead_import_id=lead_import.pk, source_line=result.line,
-                          phone_number=number, state=Lead.State.DNC if on_dnc else
-                          Lead.State.NEW, **result.fields))
+                          phone_number=number,
+                          state=Lead.State.DNC if on_dnc else Lead.State.NEW))
     last_line = results[-1].line if results else lead_import.lines_done
     with transaction.atomic():
         # Only while this run still owns the import: the UPDATE is the check.
@@ -375,11 +391,11 @@ def _write_batch(lead_import: LeadImport, token: str, results: list, seen: set[s
             **{name: F(name) + value for name, value in counts.items()})
         if not owned:
             raise _Superseded
-        if not lead_import.dry_run:
-            Lead.objects.bulk_create(leads, batch_size=BATCH)
+        if not lead_import.dry_run and leads:
+            lead_rows_insert(leads)
         LeadImportIssue.objects.bulk_create(issues, batch_size=BATCH)
     if lead_import.dry_run:
-        seen.update(lead.phone_number for lead in leads)
+        seen.update(lead["phone_number"] for lead in leads)
 
 
 def lead_import_progress(lead_import: LeadImport) -> dict:

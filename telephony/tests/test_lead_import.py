@@ -298,3 +298,24 @@ def test_the_worker_runs_a_queued_import(lead_list):
 
     done = LeadImport.objects.get(pk=lead_import.pk)
     assert (done.status, done.imported) == ("done", 30) and done.task_id
+
+
+def test_a_big_import_refreshes_the_planner_statistics_on_postgresql(lead_list, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from telephony.services import lead_import as module
+
+    monkeypatch.setattr(module, "ANALYZE_AFTER", 100)
+    with CaptureQueriesContext(connection) as queries:
+        done = run(upload(lead_list, _numbers(150)))
+
+    assert done.imported == 150
+    analyzed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    if connection.vendor == "postgresql":
+        assert analyzed == ['ANALYZE "telephony_lead"']
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'telephony_lead'")
+            assert cursor.fetchone()[0] >= 150
+    else:  # MariaDB's InnoDB recalculates by itself; SQLite plans without statistics
+        assert analyzed == []

@@ -139,3 +139,20 @@ def test_an_answered_attempt_waits_for_the_agents_disposition():
     campaign = running_campaign("Spring")
     lead = lead_attempt_record(lead=lead_for(campaign), outcome="answered", at=AT)
     assert lead.state == Lead.State.IN_PROGRESS and lead.attempts == 1
+
+
+def test_another_campaigns_dnc_list_does_not_block_and_this_ones_does():
+    spring, autumn = running_campaign("Spring"), running_campaign("Autumn")
+    mine = lead_for(spring, "+12125550301")
+    theirs = lead_for(spring, "+12125550302")
+    lead_for(spring, "+12125550303")
+    DncEntry.objects.create(number=mine.phone_number, campaign=spring)
+    DncEntry.objects.create(number=theirs.phone_number, campaign=autumn)
+
+    counts = lead_counts(spring, AT)
+    dialable = set(dialable_leads(spring, AT).values_list("phone_number", flat=True))
+
+    assert counts["dnc"] == 1 and counts["dialable"] == 2
+    assert dialable == {"+12125550302", "+12125550303"}
+    assert [lead_callable(lead, AT)[1] for lead in (mine, theirs)] == [Reason.DNC,
+                                                                       Reason.DIALABLE]
