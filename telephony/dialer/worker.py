@@ -39,8 +39,7 @@ class TickReport:
 
 def carrier_endpoint(carrier, number: str) -> str:
     """The PJSIP dial string of `number` through `carrier`, as its outbound dialplan does."""
-    digits = number[carrier.strip_digits:] if carrier.strip_digits else number
-    return f"PJSIP/{carrier.dial_prefix}{digits}@{carrier_object_id(carrier.slug)}"
+    return f"PJSIP/{carrier.dial_number(number)}@{carrier_object_id(carrier.slug)}"
 
 
 def leads_claim_locked(*, campaign: Campaign, at: datetime, limit: int,

@@ -27,7 +27,8 @@ class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
         fields = ("name", "slug", "server", "host", "port", "transport", "auth_mode", "username",
-                  "password", "register", "from_user", "from_domain", "codecs", "dial_prefix",
+                  "password", "register", "from_user", "from_domain", "codecs", "number_format",
+                  "country_code", "national_prefix", "international_prefix", "dial_prefix",
                   "strip_digits", "caller_id_number", "max_channels", "is_active", "order")
         widgets = {"password": forms.PasswordInput(render_value=False)}
         help_texts = {
@@ -36,8 +37,13 @@ class CarrierForm(forms.ModelForm):
                     "trunk-<slug>.",
             "register": "Send REGISTER to the carrier (needs a username and password).",
             "codecs": "Comma-separated, in order of preference, e.g. ulaw,alaw,g722.",
-            "dial_prefix": "Digits added in front of the dialled number.",
-            "strip_digits": "Digits removed from the front of the dialled number first.",
+            "number_format": "How the carrier wants numbers. Numbers dialled with +, without "
+                             "+ (taken as country code and number) and, in national format, "
+                             "starting with the national prefix all reach it this way.",
+            "dial_prefix": "Added in front of the number once it is in the carrier's format "
+                           "(a technical prefix some carriers ask for).",
+            "strip_digits": "Characters removed from the front of the number in the "
+                            "carrier's format, before the dial prefix is added.",
             "order": "The first active carrier (lowest order) carries the scaffolded outbound "
                      "calls.",
         }

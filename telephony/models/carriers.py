@@ -1,6 +1,8 @@
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 
+from telephony.asterisk import carrier_numbers
 from telephony.validators import (
     caller_id_number_validator,
     context_name_validator,
@@ -12,6 +14,10 @@ from telephony.validators import (
     sip_user_validator,
 )
 
+country_code_validator = RegexValidator(
+    r"^[1-9][0-9]{0,2}\Z", "A country code is 1 to 3 digits, without '+' or 00 (e.g. 44).")
+digits_validator = RegexValidator(r"^[0-9]*\Z", "Digits only.")
+
 
 class Carrier(models.Model):
     """A SIP trunk. Saving it writes its ps_endpoints/ps_aors/ps_auths/ps_registrations/
@@ -21,6 +27,11 @@ class Carrier(models.Model):
     class AuthMode(models.TextChoices):
         CREDENTIALS = "credentials", "Username and password"
         IP = "ip", "IP address only"
+
+    class NumberFormat(models.TextChoices):
+        E164_PLUS = carrier_numbers.E164_PLUS, "E.164 with + (+15551234567)"
+        E164 = carrier_numbers.E164, "E.164 without + (15551234567)"
+        NATIONAL = carrier_numbers.NATIONAL, "National, with a prefix (05551234567)"
 
     name = models.CharField(max_length=100, unique=True, validators=[display_name_validator])
     slug = models.SlugField(max_length=40, unique=True, validators=[context_name_validator],
@@ -47,6 +58,20 @@ class Carrier(models.Model):
     from_domain = models.CharField(max_length=40, blank=True, validators=[hostname_validator])
     codecs = models.CharField(max_length=200, default="ulaw,alaw",
                               validators=[odbc_value_validator])
+    # How the carrier wants numbers; every shape a number is dialled in is turned into it
+    # (telephony/asterisk/carrier_numbers.py).
+    number_format = models.CharField(max_length=12, choices=NumberFormat.choices,
+                                     default=NumberFormat.E164_PLUS)
+    country_code = models.CharField(
+        max_length=3, blank=True, validators=[country_code_validator],
+        help_text="National format: the carrier's own country code (e.g. 44). Numbers of this "
+                  "country reach the carrier as national numbers.")
+    national_prefix = models.CharField(
+        max_length=4, blank=True, validators=[digits_validator],
+        help_text="National format: put in front of a national number (e.g. 0).")
+    international_prefix = models.CharField(
+        max_length=4, blank=True, default="00", validators=[digits_validator],
+        help_text="National format: put in front of a number of another country (e.g. 00).")
     dial_prefix = models.CharField(max_length=10, blank=True,
                                    validators=[dial_prefix_validator])
     strip_digits = models.PositiveSmallIntegerField(default=0,
@@ -98,8 +123,23 @@ class Carrier(models.Model):
         """The trunk authenticates with a username and password (not by address alone)."""
         return self.auth_mode == self.AuthMode.CREDENTIALS
 
+    def number_routes(self) -> list[carrier_numbers.NumberRoute]:
+        """How each shape of dialled number reaches this carrier (patterns and numbers)."""
+        return carrier_numbers.number_routes(
+            self.number_format, country_code=self.country_code,
+            national_prefix=self.national_prefix,
+            international_prefix=self.international_prefix, strip=self.strip_digits,
+            prefix=self.dial_prefix)
+
+    def dial_number(self, number: str) -> str:
+        """`number` (E.164, or as dialled) as this carrier receives it."""
+        return carrier_numbers.dial_number(self.number_routes(), number)
+
     def clean(self) -> None:
         super().clean()
+        if self.number_format == self.NumberFormat.NATIONAL and not self.country_code:
+            raise ValidationError({"country_code": "The national format needs the country "
+                                                   "code of the carrier's country."})
         # Before the unique check: 'ACME' and 'acme' are one Asterisk id (trunk-acme), and
         # MariaDB matches ids case-insensitively (docs/asterisk-behaviour.md).
         self.slug = (self.slug or "").lower()

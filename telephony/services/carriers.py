@@ -10,7 +10,8 @@ from telephony.models.carriers import Carrier
 # Fields the forms and callers may set; everything else is bookkeeping.
 EDITABLE_FIELDS = (
     "name", "slug", "server", "host", "port", "transport", "auth_mode", "username", "password",
-    "register", "from_user", "from_domain", "codecs", "dial_prefix", "strip_digits",
+    "register", "from_user", "from_domain", "codecs", "number_format", "country_code",
+    "national_prefix", "international_prefix", "dial_prefix", "strip_digits",
     "caller_id_number", "max_channels", "is_active", "order",
 )
 

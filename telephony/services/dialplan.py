@@ -38,7 +38,6 @@ MAX_PRIORITY = 999
 AGENTS_CONTEXT = "agents"
 # Phones default to 1000-1999; used when there are no phones yet to derive patterns from.
 DEFAULT_INTERNAL_PATTERN = "_1XXX"
-OUTBOUND_PATTERNS = ("_X.", "_+X.")
 INTERNAL_DIAL_TIMEOUT = 30
 OUTBOUND_DIAL_TIMEOUT = 60
 CARRIER_GROUP_CATEGORY = "carriers"
@@ -270,8 +269,9 @@ def internal_patterns(extensions: Iterable[str]) -> list[str]:
     return patterns
 
 
-def outbound_steps(carrier: Carrier) -> list[tuple[str, str]]:
-    """(application, arguments) of an outbound number through this carrier."""
+def outbound_steps(carrier: Carrier, number: str = "${EXTEN}") -> list[tuple[str, str]]:
+    """(application, arguments) of an outbound call through this carrier; `number` is the
+    Dial argument of the number in the carrier's format (`outbound_routes`)."""
     trunk = carrier_object_id(carrier.slug)
     steps = []
     if carrier.caller_id_number:
@@ -290,11 +290,17 @@ def outbound_steps(carrier: Carrier) -> list[tuple[str, str]]:
         steps.append(("Set", f"GROUP({CARRIER_GROUP_CATEGORY})={trunk}"))
         steps.append(("GotoIf", f"$[${{GROUP_COUNT({trunk}@{CARRIER_GROUP_CATEGORY})}} > "
                                 f"{carrier.max_channels}]?{CARRIERS_FULL_EXTENSION},1"))
-    number = f"${{EXTEN:{carrier.strip_digits}}}" if carrier.strip_digits else "${EXTEN}"
-    dial = f"PJSIP/{carrier.dial_prefix}{number}@{trunk},{OUTBOUND_DIAL_TIMEOUT}"
-    steps.append(("Dial", dial))
+    steps.append(("Dial", f"PJSIP/{number}@{trunk},{OUTBOUND_DIAL_TIMEOUT}"))
     steps.append(("Hangup", ""))
     return steps
+
+
+def outbound_routes(carrier: Carrier) -> dict[str, list[tuple[str, str]]]:
+    """Pattern -> steps: one pattern per shape a number is dialled in (+E.164, E.164 without
+    +, national), each dialling the number in the carrier's number format (issue #12: one
+    strip for both `_X.` and `_+X.` cut the first digit off numbers dialled without +)."""
+    return {route.pattern: outbound_steps(carrier, route.expression())
+            for route in carrier.number_routes()}
 
 
 def first_active_carrier() -> Carrier | None:
@@ -305,8 +311,9 @@ def dialplan_scaffold_agents() -> ScaffoldResult:
     """Write (or rewrite) the scaffolded rules of the `agents` context.
 
     Internal calls: one pattern per extension length -> Dial(PJSIP/${EXTEN},30), Hangup().
-    Everything else (_X. and _+X.) -> the first active carrier with its prefix/strip rules
-    (and `carriersfull` -> Congestion when it has a channel limit).
+    Everything else (_X., _+X. and the carrier's national patterns) -> the first active
+    carrier, each number in the carrier's format (and `carriersfull` -> Congestion when it
+    has a channel limit).
     Only patterns whose steps are all scaffolded are replaced; a pattern holding a rule an admin
     added is left whole and reported.
     """
@@ -322,9 +329,9 @@ def dialplan_scaffold_agents() -> ScaffoldResult:
             pattern: [("Dial", f"PJSIP/${{EXTEN}},{INTERNAL_DIAL_TIMEOUT}"), ("Hangup", "")]
             for pattern in internal
         }
-        outbound = list(OUTBOUND_PATTERNS) if carrier else []
-        for pattern in outbound:
-            wanted[pattern] = outbound_steps(carrier)
+        routes = outbound_routes(carrier) if carrier else {}
+        outbound = list(routes)
+        wanted.update(routes)
         if carrier and carrier.max_channels:
             wanted[CARRIERS_FULL_EXTENSION] = [("Congestion", "5"), ("Hangup", "")]
 
@@ -377,10 +384,13 @@ def dialplan_carrier_context(*, carrier: Carrier) -> str:
     campaign's calls are originated into it, so they leave through the campaign's carrier
     whatever the agents' own context does. Returns its name."""
     name = carrier_context_name(carrier)
-    steps = outbound_steps(carrier)
+    routes = outbound_routes(carrier)
     wanted = [(pattern, index, application, arguments)
-              for pattern in OUTBOUND_PATTERNS
+              for pattern, steps in routes.items()
               for index, (application, arguments) in enumerate(steps, 1)]
+    if carrier.max_channels:
+        wanted += [(CARRIERS_FULL_EXTENSION, 1, "Congestion", "5"),
+                   (CARRIERS_FULL_EXTENSION, 2, "Hangup", "")]
     with transaction.atomic():
         context, _created = DialplanContext.objects.get_or_create(
             name=name, defaults={"description": f"Campaign calls through the carrier "
@@ -390,11 +400,12 @@ def dialplan_carrier_context(*, carrier: Carrier) -> str:
                       for rule in context.extensions.all())
         if have != sorted(wanted):
             context.extensions.all().delete()
-            for order, pattern in enumerate(OUTBOUND_PATTERNS, 1):
-                for index, (application, arguments) in enumerate(steps, 1):
-                    _clean_rule(pattern, application, arguments)
-                    DialplanExtension.objects.create(
-                        context=context, pattern=pattern, priority=index, order=order,
-                        application=application, arguments=arguments, scaffolded=True)
+            orders = {pattern: order for order, pattern in enumerate(dict.fromkeys(
+                pattern for pattern, *_rest in wanted), 1)}
+            for pattern, index, application, arguments in wanted:
+                _clean_rule(pattern, application, arguments)
+                DialplanExtension.objects.create(
+                    context=context, pattern=pattern, priority=index, order=orders[pattern],
+                    application=application, arguments=arguments, scaffolded=True)
             dialplan_sync_context(context)
     return name

@@ -71,7 +71,8 @@ def acme_values(server, **overrides):
         name="Acme Telecom", slug="acme", server=server, host="sip.acme.example", port=5060,
         transport="transport-udp", auth_mode="credentials", username="acmeuser",
         password="s3cret-pw", register=True, from_user="acmeuser", from_domain="acme.example",
-        codecs="ulaw,alaw", dial_prefix="", strip_digits=0, caller_id_number="+15551230000",
+        codecs="ulaw,alaw", number_format="e164_plus", country_code="", national_prefix="",
+        international_prefix="00", dial_prefix="", strip_digits=0, caller_id_number="+15551230000",
         max_channels=10, is_active=True, order=0)
     values.update(overrides)
     return values
@@ -235,6 +236,8 @@ def test_admin_creates_a_carrier_and_sees_its_rows(admin_client, server):
     html = page.content.decode()
     assert "sip:acmeuser@sip.acme.example:5060" in html
     assert "s3cret-pw" not in html
+    assert "add prefix" not in html and "strip 0" not in html  # no empty values (issue #15)
+    assert "<code>+${EXTEN}</code>" in html  # the route of numbers dialled without +
 
 
 def test_the_form_warns_when_an_ip_carrier_shares_the_address_phones_register_from(

@@ -3,6 +3,7 @@ out through the first active carrier; re-running replaces only scaffolded rules.
 exact extensions_table rows. Runs on SQLite, PostgreSQL and MariaDB."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from telephony.models import DialplanContext, ExtensionsTable
@@ -56,14 +57,42 @@ def test_with_no_phones_and_no_carrier_only_internal_calls_are_scaffolded():
         scaffolded=True).count() == 2
 
 
-def test_a_plain_carrier_dials_the_number_as_dialled(server):
+def dial(number):
+    return [("Dial", f"PJSIP/{number}@trunk-acme,60"), ("Hangup", "")]
+
+
+def test_a_plain_carrier_gets_every_number_in_e164_with_plus(server):
     Phone.objects.create(extension="1001", name="Desk", server=server)
     make_carrier(server)
     result = dialplan_scaffold_agents()
-    steps = [("Dial", "PJSIP/${EXTEN}@trunk-acme,60"), ("Hangup", "")]
-    assert table_rows() == outbound("_+X.", steps) + INTERNAL_1XXX + outbound("_X.", steps)
-    assert result.outbound_patterns == ["_X.", "_+X."]
+    # Issue #12: a number dialled without + gets it added, rather than going out as dialled.
+    assert table_rows() == (outbound("_+X.", dial("${EXTEN}")) + INTERNAL_1XXX
+                            + outbound("_X.", dial("+${EXTEN}")))
+    assert result.outbound_patterns == ["_+X.", "_X."]
     assert "trunk-acme" in str(result)
+
+
+def test_a_carrier_without_plus_gets_it_dropped_and_nothing_else(server):
+    make_carrier(server, number_format="e164")
+    dialplan_scaffold_agents()
+    assert table_rows() == (outbound("_+X.", dial("${EXTEN:1}")) + INTERNAL_1XXX
+                            + outbound("_X.", dial("${EXTEN}")))
+
+
+def test_a_national_carrier_gets_national_and_international_numbers_in_its_format(server):
+    make_carrier(server, number_format="national", country_code="44", national_prefix="0",
+                 international_prefix="00")
+    dialplan_scaffold_agents()
+    assert sorted(table_rows()) == sorted(
+        outbound("_+44X.", dial("0${EXTEN:3}")) + outbound("_+X.", dial("00${EXTEN:1}"))
+        + outbound("_44X.", dial("0${EXTEN:2}")) + outbound("_0X.", dial("${EXTEN}"))
+        + outbound("_X.", dial("00${EXTEN}")) + INTERNAL_1XXX)
+
+
+def test_the_national_format_needs_a_country_code(server):
+    with pytest.raises(ValidationError) as error:
+        make_carrier(server, number_format="national")
+    assert "country_code" in error.value.message_dict
 
 
 def test_prefix_strip_caller_id_and_channel_limit_are_applied(server):
@@ -77,14 +106,14 @@ def test_prefix_strip_caller_id_and_channel_limit_are_applied(server):
         ("Set", "GROUP(carriers)=trunk-acme"),
         # No ExecIf (it runs any application named in it): a jump to an extension of its own.
         ("GotoIf", "$[${GROUP_COUNT(trunk-acme@carriers)} > 5]?carriersfull,1"),
-        ("Dial", "PJSIP/00${EXTEN:1}@trunk-acme,60"),
-        ("Hangup", ""),
     ]
+    # Strip and prefix act on the number in the carrier's format (E.164 with +): the `+` is
+    # the character stripped, whether it was dialled or added.
     # Sorted here: PostgreSQL's collation may put carriersfull before the '_' patterns.
     assert sorted(table_rows()) == sorted(
-        outbound("_+X.", steps) + INTERNAL_1XXX
+        outbound("_+X.", steps + dial("00${EXTEN:1}")) + INTERNAL_1XXX
         + [("_2XX", 1, "Dial", "PJSIP/${EXTEN},30"), ("_2XX", 2, "Hangup", "")]
-        + outbound("_X.", steps)
+        + outbound("_X.", steps + dial("00${EXTEN}"))
         + [("carriersfull", 1, "Congestion", "5"), ("carriersfull", 2, "Hangup", "")])
 
 
@@ -100,10 +129,9 @@ def test_softphone_calls_get_the_servers_default_caller_id(server):
         ("GotoIf", '$["${AUTODIALER_CALL_ID}" != ""]?+3'),
         ("Set", "CALLERID(num)=+15550100200"),
         ("Set", "CALLERID(name)="),
-        ("Dial", "PJSIP/${EXTEN}@trunk-acme,60"),
-        ("Hangup", ""),
     ]
-    assert table_rows() == outbound("_+X.", steps) + INTERNAL_1XXX + outbound("_X.", steps)
+    assert table_rows() == (outbound("_+X.", steps + dial("${EXTEN}")) + INTERNAL_1XXX
+                            + outbound("_X.", steps + dial("+${EXTEN}")))
 
 
 def test_running_it_twice_writes_the_same_rows(server):
@@ -125,7 +153,7 @@ def test_rerunning_follows_the_carrier_and_phones_as_they_change(server):
     Phone.objects.create(extension="501", name="Desk", server=server)
     dialplan_scaffold_agents()
     rows = table_rows()
-    assert ("_X.", 1, "Dial", "PJSIP/9${EXTEN}@trunk-acme,60") in rows
+    assert ("_X.", 1, "Dial", "PJSIP/9+${EXTEN}@trunk-acme,60") in rows
     assert ("_5XX", 1, "Dial", "PJSIP/${EXTEN},30") in rows
     assert not any(row[0] == "_1XXX" for row in rows)  # the default went with real phones
     carrier_update(carrier=carrier, is_active=False)
@@ -139,7 +167,7 @@ def test_the_first_active_carrier_by_order_then_name_is_used(server):
     make_carrier(server, name="Beta", slug="beta", order=1)
     make_carrier(server, name="Alpha", slug="alpha", order=0, is_active=False)
     assert dialplan_scaffold_agents().carrier.slug == "beta"
-    assert ("_X.", 1, "Dial", "PJSIP/${EXTEN}@trunk-beta,60") in table_rows()
+    assert ("_X.", 1, "Dial", "PJSIP/+${EXTEN}@trunk-beta,60") in table_rows()
 
 
 def test_rules_an_admin_added_are_never_touched(server):
@@ -155,7 +183,7 @@ def test_rules_an_admin_added_are_never_touched(server):
     assert ("*97", 1, "VoiceMailMain", "") in rows
     assert [row for row in rows if row[0] == "_X."] == [
         ("_X.", 1, "NoOp", "mine"),
-        ("_X.", 2, "Dial", "PJSIP/${EXTEN}@trunk-acme,60"),
+        ("_X.", 2, "Dial", "PJSIP/+${EXTEN}@trunk-acme,60"),
         ("_X.", 3, "Hangup", ""),
     ]
     assert [row for row in rows if row[0] == "_+X."] == [

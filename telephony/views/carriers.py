@@ -73,6 +73,7 @@ def carrier_detail(request, pk):
         "no_caller_id": not (carrier.caller_id_number or carrier.server.default_caller_id),
         "object_id": carrier_object_id(carrier.slug),
         "tables": carrier_rows_for(carrier).items(),
+        "routes": carrier.number_routes(),
     })
 
 
