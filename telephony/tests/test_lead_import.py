@@ -170,6 +170,19 @@ def test_the_preview_shows_the_first_rows_and_the_guessed_mapping(lead_list):
     assert lead_import.mapping == {"phone": 0, "last_name": 1, "first_name": 2, "extra": [3]}
 
 
+@pytest.mark.parametrize("header", [
+    "Telefon;Vorname;Nachname;Zeitzone;Konto",      # German Excel
+    "Téléphone;Prénom;Nom;Fuseau horaire;Compte",    # French, accents and a space
+    "TELÉFONO;Nombre;Apellidos;Zona horaria;Cuenta",  # Spanish, upper case
+])
+def test_european_headers_are_recognised_with_or_without_accents(lead_list, header):
+    lead_import = upload(lead_list, header + "\n+12125550100;Ada;Lovelace;;A1\n")
+
+    assert lead_import.delimiter == ";"
+    assert lead_import.mapping == {"phone": 0, "first_name": 1, "last_name": 2,
+                                   "timezone": 3, "extra": [4]}
+
+
 def test_a_file_without_a_header_is_mapped_by_its_values(lead_list):
     lead_import = upload(lead_list, "Ada,+12125550100\nAlan,+12135550199\n")
 
