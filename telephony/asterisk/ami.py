@@ -388,6 +388,28 @@ class AmiClient:
         return [_as_dict(m) for m in reply[1:] if not m.get("Event", "").endswith("Complete")]
 
 
+    # --- carriers (trunks): outbound registration and reachability ---------------------------
+    def module_reload(self, module: str) -> None:
+        """Reload one module (`ModuleLoad`, `LoadType: reload`; needs the `system` write
+        permission). Asterisk answers "Module reloaded."; an unknown module is Response: Error
+        "Module not found." (transcripts/ami_outbound_registration.txt)."""
+        _raise_for_error(self._send({"Action": "ModuleLoad", "Module": module,
+                                     "LoadType": "reload"}))
+
+    def outbound_registrations(self) -> list[dict[str, Any]]:
+        """The OutboundRegistrationDetail events of PJSIPShowRegistrationsOutbound, one per
+        registration Asterisk knows (realtime rows too, before they are loaded), each with
+        `ObjectName` and `Status` (Unregistered, Registered, Rejected, ...); the AuthDetail
+        events between them and the closing event are left out."""
+        reply = self._send({"Action": "PJSIPShowRegistrationsOutbound"})
+        if isinstance(reply, Message):  # not a list: Asterisk refused
+            _raise_for_error(reply)
+            return []
+        _raise_for_error(reply[0])
+        return [_as_dict(m) for m in reply[1:]
+                if m.get("Event") == "OutboundRegistrationDetail"]
+
+
 async def listen_events(
     config: AmiConfig,
     on_event: Callable[[dict[str, Any]], Any],

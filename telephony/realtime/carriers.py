@@ -47,6 +47,7 @@ REGISTRATION_RETRY_INTERVAL = 60
 REGISTRATION_FORBIDDEN_RETRY_INTERVAL = 300
 REGISTRATION_FATAL_RETRY_INTERVAL = 300
 REGISTRATION_MAX_RETRIES = 10000
+REGISTRATION_MAX_INITIAL_DELAY = 1
 QUALIFY_FREQUENCY = 60
 
 
@@ -138,6 +139,10 @@ def carrier_realtime_rows(carrier: Carrier) -> dict[str, list[dict]]:
             "forbidden_retry_interval": REGISTRATION_FORBIDDEN_RETRY_INTERVAL,
             "fatal_retry_interval": REGISTRATION_FATAL_RETRY_INTERVAL,
             "max_retries": REGISTRATION_MAX_RETRIES,
+            # Asterisk waits up to 10 s (its default) before a new registration's first
+            # REGISTER, to spread hundreds of them at start-up; a carrier saved on the page
+            # should register at once.
+            "max_random_initial_delay": REGISTRATION_MAX_INITIAL_DELAY,
             "auth_rejection_permanent": "no",
             # line + endpoint: an INVITE to the registered contact finds this endpoint even
             # when it comes from an address the identify row does not list.

@@ -10,6 +10,7 @@ from telephony.forms.carriers import CarrierForm, address_clash_warnings
 from telephony.models.carriers import Carrier
 from telephony.realtime.carriers import carrier_object_id, carrier_rows_for
 from telephony.services import carriers as services
+from telephony.services.carrier_health import carrier_health, carriers_health
 from telephony.services.dialplan import first_active_carrier
 from users.roles import admin_required
 
@@ -27,11 +28,13 @@ def _clashes(carrier: Carrier) -> list[str]:
 
 @admin_required
 def carrier_list(request):
-    carriers = Carrier.objects.select_related("server").order_by("order", "name")
+    carriers = list(Carrier.objects.select_related("server").order_by("order", "name"))
     without = [c for c in carriers
                if c.is_active and not (c.caller_id_number or c.server.default_caller_id)]
+    health = carriers_health(carriers)
+    rows = [(carrier, health.get(carrier.pk)) for carrier in carriers]
     return render(request, "telephony/carriers/carrier_list.html",
-                  {"carriers": carriers, "outbound": first_active_carrier(),
+                  {"rows": rows, "outbound": first_active_carrier(),
                    "without_caller_id": without})
 
 
@@ -42,7 +45,7 @@ def carrier_create(request):
         carrier = services.carrier_create(**form.cleaned_data)
         messages.success(request, f"Carrier {carrier.name} saved as "
                                   f"{carrier_object_id(carrier.slug)}.")
-        _warn(request, form.warnings)
+        _warn(request, form.warnings + carrier.warnings)
         return redirect("telephony:carrier_detail", pk=carrier.pk)
     return render(request, "telephony/carriers/carrier_form.html",
                   {"form": form, "title": "Add carrier",
@@ -57,7 +60,7 @@ def carrier_edit(request, pk):
         carrier = services.carrier_update(carrier=carrier, **form.cleaned_data)
         state = "written" if carrier.is_active else "removed (inactive)"
         messages.success(request, f"Carrier {carrier.name} saved; realtime rows {state}.")
-        _warn(request, form.warnings)
+        _warn(request, form.warnings + carrier.warnings)
         return redirect("telephony:carrier_detail", pk=carrier.pk)
     warnings = form.warnings if form.is_bound else _clashes(carrier)
     return render(request, "telephony/carriers/carrier_form.html",
@@ -74,6 +77,7 @@ def carrier_detail(request, pk):
         "object_id": carrier_object_id(carrier.slug),
         "tables": carrier_rows_for(carrier).items(),
         "routes": carrier.number_routes(),
+        "health": carrier_health(carrier),
     })
 
 
@@ -81,8 +85,9 @@ def carrier_detail(request, pk):
 def carrier_delete(request, pk):
     carrier = get_object_or_404(Carrier, pk=pk)
     if request.method == "POST":
-        services.carrier_delete(carrier=carrier)
+        warnings = services.carrier_delete(carrier=carrier)
         messages.success(request, f"Carrier {carrier.name} and its realtime rows deleted.")
+        _warn(request, warnings)
         return redirect("telephony:carrier_list")
     return render(request, "telephony/carriers/carrier_confirm_delete.html", {"carrier": carrier})
 

@@ -170,6 +170,10 @@ class FakeAmiServer:
         # Actions (lower case) the AMI user lacks the write permission for (manager.conf).
         self.forbidden_actions: set[str] = set()
         self.endpoints: dict[str, list[dict[str, str]]] = {"1001": ENDPOINT_1001}
+        # Outbound registrations: name -> Status, as PJSIPShowRegistrationsOutbound lists them
+        # (transcripts/ami_outbound_registration.txt); modules ModuleLoad can reload.
+        self.registrations: dict[str, str] = {}
+        self.modules: set[str] = {"res_pjsip_outbound_registration.so", "res_pjsip.so"}
         self.actions: list[dict[str, Any]] = []  # every message received, parsed
         self.raw_actions: list[bytes] = []  # ...and as it arrived, terminator included
         self.received_bytes = b""
@@ -370,9 +374,41 @@ class FakeAmiServer:
                            *[(k, v) for k, v in event.items() if k != "Event"]])
             conn.send([("Event", "EndpointDetailComplete"), *ids, ("EventList", "Complete"),
                        ("ListItems", str(len(events) + 1))])
+        elif name == "moduleload":
+            self._module_load(action, respond)
+        elif name == "pjsipshowregistrationsoutbound":
+            self._registrations(conn, respond, ids)
         else:
             respond("Error", ("Message", f"Invalid/unknown command: {action.get('Action')}. "
                                          "Use Action: ListCommands to show available commands."))
+
+    def _module_load(self, action: dict[str, Any], respond: Any) -> None:
+        """manager.c's ModuleLoad as transcripts/ami_outbound_registration.txt shows it."""
+        if action.get("LoadType", "").lower() != "reload":
+            respond("Error", ("Message", "Incomplete ModuleLoad action."))
+        elif action.get("Module") in self.modules:
+            respond("Success", ("Message", "Module reloaded."))
+        else:
+            respond("Error", ("Message", "Module not found."))
+
+    def _registrations(self, conn: _Conn, respond: Any, ids: list) -> None:
+        """PJSIPShowRegistrationsOutbound: a detail event per registration, each followed by
+        its AuthDetail, then the Complete event with the Registered/NotRegistered counts."""
+        respond("Success", ("EventList", "start"),
+                ("Message", "Following are Events for each Outbound registration"))
+        for name, status in self.registrations.items():
+            conn.send([("Event", "OutboundRegistrationDetail"), *ids,
+                       ("ObjectType", "registration"), ("ObjectName", name),
+                       ("ServerUri", "sip:127.0.0.2:5060"), ("Endpoint", name),
+                       ("OutboundAuth", name), ("Line", "true"), ("Status", status),
+                       ("NextReg", "0")])
+            conn.send([("Event", "AuthDetail"), *ids, ("ObjectType", "auth"),
+                       ("ObjectName", name), ("AuthType", "userpass")])
+        registered = sum(1 for status in self.registrations.values() if status == "Registered")
+        conn.send([("Event", "OutboundRegistrationDetailComplete"), *ids,
+                   ("EventList", "Complete"), ("ListItems", str(len(self.registrations))),
+                   ("Registered", str(registered)),
+                   ("NotRegistered", str(len(self.registrations) - registered))])
 
     def _status(self, conn: _Conn, action: dict[str, Any], respond: Any, ids: list) -> None:
         """Status as transcripts/ami_status_live_call.txt: one Status event per channel (newest

@@ -2,6 +2,7 @@
 The phones are sipp on 127.0.0.1, the carriers sipp on 127.0.0.2 unless a test says otherwise."""
 
 import pytest
+from django.urls import reverse
 
 from telephony.models import Carrier, Phone
 from telephony.services.carriers import carrier_create
@@ -12,6 +13,7 @@ from telephony.tests.integration.scenes import (
     carrier_on,
     scaffold,
     statuses_until,
+    wait_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -78,3 +80,57 @@ def test_the_carrier_receives_its_format_from_the_app_and_from_a_softphone(
     assert call.wait(15) == 0, call.messages()[-2000:]
     invites = [line for line in carrier.logs() if line.startswith("INVITE ")]
     assert invites == [expected, expected], invites
+
+
+# --- defect 2: a registering carrier registers once saved ------------------------------------
+
+def carrier_form(pbx, registrar, **overrides):
+    data = dict(name="Acme", slug="acme", server=pbx.server.pk, host=CARRIER_ADDRESS,
+                port=registrar.port, transport="transport-udp", auth_mode="credentials",
+                username="acmeuser", password="acme-pw-1", register="on", codecs="ulaw,alaw",
+                number_format="e164_plus", international_prefix="00", strip_digits=0,
+                max_channels=0, is_active="on", order=0)
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_a_carrier_saved_on_the_page_registers_and_the_page_says_registered(pbx, admin_client):
+    # Issue #12 defect 2: the ps_registrations row was written and nothing was sent until
+    # `module reload res_pjsip_outbound_registration.so`.
+    registrar = pbx.sipp_uas("carrier_registrar", address=CARRIER_ADDRESS)
+
+    response = admin_client.post(reverse("telephony:carrier_create"),
+                                 carrier_form(pbx, registrar), follow=True)
+
+    assert response.status_code == 200
+    assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
+    logs = registrar.wait_for_log("REGISTER ", timeout=10)
+    assert f"REGISTER sip:{CARRIER_ADDRESS}:{registrar.port}" in logs
+    assert any("<sip:acmeuser@" in line for line in logs if line.startswith("FROM"))
+    carrier = Carrier.objects.get(slug="acme")
+    page = wait_for(lambda: (lambda html: "Registered</span>" in html and html)(
+        admin_client.get(reverse("telephony:carrier_detail", args=[carrier.pk]))
+        .content.decode()), timeout=5, what="the page showing Registered")
+    assert 'registration: <span class="text-success">Registered</span>' in page
+    assert "Registered" in pbx.cli("pjsip show registrations")
+
+    # Deleting it reloads too: Asterisk forgets the registration.
+    response = admin_client.post(reverse("telephony:carrier_delete", args=[carrier.pk]),
+                                 follow=True)
+    assert not [m for m in response.context["messages"] if m.level_tag == "warning"]
+    pbx.wait_for_cli("pjsip show registrations", lambda out: "trunk-acme" not in out)
+
+
+def test_when_ami_refuses_the_page_saves_and_warns(pbx, admin_client):
+    from telephony.models import AsteriskServer
+
+    registrar = pbx.sipp_uas("carrier_registrar", address=CARRIER_ADDRESS)
+    AsteriskServer.objects.filter(pk=pbx.server.pk).update(ami_password="wrong-secret")
+
+    response = admin_client.post(reverse("telephony:carrier_create"),
+                                 carrier_form(pbx, registrar), follow=True)
+
+    assert Carrier.objects.filter(slug="acme").exists()
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1 and "refused the AMI username/password" in warnings[0], warnings
+    assert "Asterisk could not be asked: Asterisk refused" in response.content.decode()

@@ -1,0 +1,158 @@
+"""What the carrier pages ask Asterisk (issue #12 defects 2 and 10, issue #15): a registering
+carrier's server reloads its outbound registrations after a save or delete, and the pages show
+the trunk's health as Asterisk reports it, softly when Asterisk cannot be asked. The AMI fake
+answers as transcripts/ami_outbound_registration.txt shows the real Asterisk 22 does."""
+
+import pytest
+from django.urls import reverse
+
+from telephony.asterisk.ami import AmiClient
+from telephony.models import AsteriskServer, Carrier
+from telephony.services.carrier_health import carrier_health
+from telephony.services.carriers import carrier_create, carrier_delete, carrier_update
+from telephony.tests.call_fixtures import *  # noqa: F403
+from telephony.tests.fakes.ami import closed_port
+from telephony.tests.fakes.transcripts import HERE
+
+pytestmark = pytest.mark.django_db
+
+MODULE = "res_pjsip_outbound_registration.so"
+
+
+def acme(server, **overrides):
+    values = dict(name="Acme", slug="acme", server=server, host="sip.acme.example",
+                  auth_mode="credentials", username="acmeuser", password="s3cret-pw",
+                  register=True)
+    values.update(overrides)
+    return carrier_create(**values)
+
+
+def reloads(fake_ami):
+    return [(a["Module"], a["LoadType"]) for a in fake_ami.actions_named("ModuleLoad")]
+
+
+def form(server, **overrides):
+    data = dict(name="Acme", slug="acme", server=server.pk, host="sip.acme.example", port=5060,
+                transport="transport-udp", auth_mode="credentials", username="acmeuser",
+                password="s3cret-pw", register="on", codecs="ulaw,alaw",
+                number_format="e164_plus", international_prefix="00", strip_digits=0,
+                max_channels=0, is_active="on", order=0)
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# --- defect 2: reload after a change --------------------------------------------------------
+
+def test_saving_a_registering_carrier_reloads_the_outbound_registrations(fake_ami, server):
+    carrier = acme(server)
+    assert reloads(fake_ami) == [(MODULE, "reload")]
+    assert carrier.warnings == []
+
+
+def test_a_carrier_that_does_not_register_asks_asterisk_nothing(fake_ami, server):
+    carrier = acme(server, register=False)
+    carrier_update(carrier=carrier, port=5070)
+    assert reloads(fake_ami) == []
+
+
+def test_turning_registration_off_or_deleting_reloads_too(fake_ami, server):
+    carrier = acme(server)
+    carrier_update(carrier=carrier, register=False)  # Asterisk must drop the registration
+    assert len(reloads(fake_ami)) == 2
+    carrier_update(carrier=carrier, register=True)
+    assert carrier_delete(carrier=carrier) == []
+    assert len(reloads(fake_ami)) == 4
+
+
+def test_when_asterisk_cannot_be_asked_the_save_stands_with_a_warning(admin_client, server):
+    AsteriskServer.objects.filter(pk=server.pk).update(ami_port=closed_port())
+    response = admin_client.post(reverse("telephony:carrier_create"), form(server),
+                                 follow=True)
+    assert Carrier.objects.filter(slug="acme").exists()
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert len(warnings) == 1, warnings
+    assert "could not be asked to reload its outbound registrations" in warnings[0]
+    assert f"module reload {MODULE}" in warnings[0]
+
+
+def test_the_reload_asks_for_exactly_what_the_real_asterisk_answered(fake_ami, server):
+    recorded = (HERE / "ami_outbound_registration.txt").read_text()
+    assert "Module: res_pjsip_outbound_registration.so\nLoadType: reload" in recorded
+    assert "Message: Module reloaded." in recorded
+    assert "Message: Module not found." in recorded  # what the fake answers an unknown one
+    client = AmiClient(server_config(server))
+    client.module_reload(MODULE)
+    with pytest.raises(Exception, match="Module not found"):
+        client.module_reload("res_nonexistent.so")
+
+
+def server_config(server):
+    from telephony.services.asterisk import ami_config_for
+
+    return ami_config_for(server)
+
+
+# --- the state Asterisk reports ---------------------------------------------------------------
+
+def test_the_detail_page_shows_the_registration_state_asterisk_reports(admin_client, fake_ami,
+                                                                       server):
+    carrier = acme(server)
+    fake_ami.registrations = {"trunk-acme": "Registered"}
+    fake_ami.endpoints["trunk-acme"] = [
+        {"Event": "ContactStatusDetail", "AOR": "trunk-acme", "URI": "sip:sip.acme.example:5060",
+         "Status": "Reachable", "RoundtripUsec": "1530", "EndpointName": "trunk-acme"}]
+    page = admin_client.get(reverse("telephony:carrier_detail", args=[carrier.pk]))
+    html = page.content.decode()
+    assert "registration: <span class=\"text-success\">Registered</span>" in html
+    assert "Reachable</span> (1.5 ms)" in html
+
+
+def test_a_registration_asterisk_has_not_loaded_says_so(fake_ami, server):
+    carrier = acme(server)
+    fake_ami.endpoints["trunk-acme"] = []
+    health = carrier_health(carrier)
+    assert health.registration.startswith("Not loaded")
+    assert health.reachability == "No contact"
+
+
+def test_the_real_registration_frames_are_read_as_the_fake_sends_them(fake_ami, server):
+    text = (HERE / "ami_outbound_registration.txt").read_text()
+    for header in ("Event: OutboundRegistrationDetail", "ObjectName: trunk-acme",
+                   "Status: Registered", "Status: Unregistered", "NextReg: 0",
+                   "Event: OutboundRegistrationDetailComplete", "Registered: 0",
+                   "NotRegistered: 1", "Status: NonQualified", "RoundtripUsec: N/A"):
+        assert header in text
+    fake_ami.registrations = {"trunk-acme": "Unregistered"}
+    details = AmiClient(server_config(server)).outbound_registrations()
+    assert [(d["ObjectName"], d["Status"]) for d in details] == [("trunk-acme", "Unregistered")]
+
+
+# --- failing softly (issue #15) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("page", ["telephony:carrier_list", "telephony:carrier_detail"])
+def test_the_pages_say_asterisk_could_not_be_asked_and_never_fail(admin_client, server, page):
+    carrier = acme(server, register=False)
+    AsteriskServer.objects.filter(pk=server.pk).update(ami_port=closed_port())
+    args = [carrier.pk] if page.endswith("detail") else []
+    response = admin_client.get(reverse(page, args=args))
+    assert response.status_code == 200
+    assert "Asterisk could not be asked: Cannot reach Asterisk AMI" in response.content.decode()
+
+
+def test_a_silent_asterisk_costs_the_page_at_most_the_bounded_timeout(admin_client, fake_ami,
+                                                                     server, settings):
+    import time
+
+    settings.ASTERISK_TIMEOUT = 30
+    carrier = acme(server, register=False)
+    fake_ami.black_hole = True
+    started = time.monotonic()
+    response = admin_client.get(reverse("telephony:carrier_detail", args=[carrier.pk]))
+    assert time.monotonic() - started < 4.5  # HEALTH_TIMEOUT is 3 s
+    assert "Asterisk could not be asked: Asterisk AMI at" in response.content.decode()
+
+
+def test_an_inactive_carrier_is_not_asked_about(fake_ami, server):
+    carrier = acme(server, register=False, is_active=False)
+    assert carrier_health(carrier) is None
+    assert fake_ami.actions_named("PJSIPShowEndpoint") == []
