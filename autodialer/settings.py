@@ -231,6 +231,9 @@ for _name, _least in [("LOGIN_MAX_FAILURES", 1), ("LOGIN_MAX_FAILURES_PER_IP", 1
 
 # Asterisk connections: every AMI/ARI call is bounded by this many seconds.
 ASTERISK_TIMEOUT = float(env_int("ASTERISK_TIMEOUT", 5))
+# A lead claimed by a dialer worker that died before writing its attempt row is given back
+# after this many seconds (the row is written milliseconds after the claim, in the same tick).
+DIALER_UNSTICK_SECONDS = env_int("DIALER_UNSTICK_SECONDS", 120)
 
 LOGGING = {
     "version": 1,

@@ -3,8 +3,10 @@
 ARI `GET /channels` lists every channel; ours are the ones whose id is an open attempt's or a
 live session's id. An open attempt Asterisk no longer has ended while nobody listened (or was
 never dialled: the worker stopped between writing the row and the originate): it is closed
-with an honest outcome. A live session whose phone leg is gone is ended. Rows Asterisk still
-has are left alone: their events will come.
+with an honest outcome, its lead is told that outcome and its agent goes to wrap-up. A live
+session whose phone leg is gone is ended. Rows Asterisk still has are left alone: their events
+will come. run_dialer runs it after every connect of the event stream and every
+RECONCILE_SECONDS, since an attempt younger than IN_FLIGHT is passed over at the first one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient
 from telephony.dialer.sessions import session_transition
+from telephony.dialer.worker import LEAD_OUTCOMES, lead_outcome
 from telephony.models import AgentSession, AsteriskServer, DialAttempt
 
 Status = DialAttempt.Status
@@ -63,6 +66,14 @@ def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
             if attempt.status != Status.COMPLETED:
                 attempt.closed_at = now
             attempt.save()
+            # The lead learns how it ended too, or it would stay "in progress" for ever.
+            lead_outcome(lead_id=attempt.lead_id, outcome=LEAD_OUTCOMES[attempt.status],
+                         at=now)
+            # And its agent, still "on call" with a customer who is gone, goes to wrap-up.
+            agent = (AgentSession.objects.select_for_update()
+                     .filter(attempt_id=attempt_id, state=AgentSession.State.ON_CALL).first())
+            if agent is not None:
+                session_transition(agent, AgentSession.State.WRAP_UP, at=now)
             result.attempts_closed += 1
     sessions = AgentSession.objects.filter(server=server, ended_at__isnull=True,
                                            started_at__lt=now - IN_FLIGHT)

@@ -4,7 +4,7 @@ attempt row, then originate the customer leg through ARI with the row's id as ch
 
 Order matters for crash safety: the lead is claimed (IN_PROGRESS, claimed_by = this worker)
 and the attempt row is committed before the originate, so a worker killed at any point leaves
-either a claimed lead with no attempt (released by `leads_unstick`) or an attempt row whose
+either a claimed lead with no attempt (given back by `leads_unstick`) or an attempt row whose
 channel Asterisk has or not (`dialer_reconcile`). Asterisk refuses a second channel with the
 same id, so nothing is ever dialled twice.
 """
@@ -27,7 +27,6 @@ from telephony.realtime.carriers import carrier_object_id
 
 Status = DialAttempt.Status
 AUTO_MODES = ("progressive", "predictive")
-UNSTICK_AFTER = timedelta(minutes=2)
 
 
 @dataclass
@@ -129,6 +128,32 @@ def _launch(campaign: Campaign, carrier, lead, ari: AriClient, *, worker: str,
         lead_outcome(lead_id=lead.pk, outcome="failed", at=now)
         return False
     return True
+
+
+def leads_unstick(*, now: datetime | None = None) -> int:
+    """Give back leads a worker claimed and died before dialling: IN_PROGRESS, claimed longer
+    than DIALER_UNSTICK_SECONDS ago, and no attempt row written since the claim. (A lead whose
+    attempt ended has its claim cleared by lead_attempt_record; one with an attempt still open
+    is left to its events or to dialer_reconcile.) Returns how many."""
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+
+    from telephony.models import Lead
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.DIALER_UNSTICK_SECONDS)
+    dialled = DialAttempt.objects.filter(lead_id=OuterRef("pk"),
+                                         created_at__gte=OuterRef("claimed_at"))
+    stuck = list(Lead.objects.filter(state=Lead.State.IN_PROGRESS, claimed_at__lt=cutoff)
+                 .exclude(claimed_by="").exclude(Exists(dialled))
+                 .values_list("pk", "attempts"))
+    released = 0
+    for lead_id, attempts in stuck:
+        released += Lead.objects.filter(
+            pk=lead_id, state=Lead.State.IN_PROGRESS, claimed_at__lt=cutoff).update(
+            state=Lead.State.RETRY if attempts else Lead.State.NEW, claimed_by="",
+            claimed_at=None)
+    return released
 
 
 def lead_outcome(*, lead_id: int | None, outcome: str, at: datetime) -> None:

@@ -117,3 +117,62 @@ def test_run_dialers_launch_step_dials_through_the_carriers_server(setup):
     assert report.launched == 2
     assert list(clients) == [campaign.carrier.server_id]
     assert DialAttempt.objects.filter(campaign_id=campaign.pk).count() == 2
+
+
+def test_reconcile_tells_the_lead_and_the_agent_how_a_call_unheard_of_ended(setup):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from telephony.dialer.reconcile import dialer_reconcile
+
+    line, campaign, leads, sessions, trunk = setup
+    tick(line)
+    talking, ringing = DialAttempt.objects.order_by("lead_id")
+    line.fake.answer(str(talking.pk))
+    line.deliver()
+    assert AgentSession.objects.filter(state=AgentSession.State.ON_CALL,
+                                       attempt_id=talking.pk).exists()
+    # Both channels end while no worker listens (it was killed): no events arrive.
+    line.fake.channels.pop(str(talking.pk))
+    line.fake.channels.pop(str(ringing.pk))
+    DialAttempt.objects.filter(pk__in=[talking.pk, ringing.pk]).update(
+        created_at=timezone.now() - timedelta(minutes=1))
+
+    result = dialer_reconcile(line.server, line.client)
+
+    assert result.attempts_closed == 2
+    talking.refresh_from_db()
+    ringing.refresh_from_db()
+    assert talking.status == DialAttempt.Status.COMPLETED
+    assert ringing.status == DialAttempt.Status.FAILED and ringing.closed_at is not None
+    # The leads learn it: the answered one waits for its disposition, the other retries.
+    assert Lead.objects.get(pk=talking.lead_id).state == Lead.State.IN_PROGRESS
+    retried = Lead.objects.get(pk=ringing.lead_id)
+    assert (retried.state, retried.attempts, retried.claimed_by) == (Lead.State.RETRY, 1, "")
+    # The agent whose customer is gone is in wrap-up, not "on call" for ever.
+    agent = AgentSession.objects.get(pk=next(s.pk for s in sessions
+                                             if s.agent_id == talking.agent_id))
+    assert agent.state == AgentSession.State.WRAP_UP
+
+
+def test_leads_a_dead_worker_claimed_but_never_dialled_are_given_back(setup, settings):
+    from datetime import timedelta
+
+    from telephony.dialer.worker import leads_claim_locked, leads_unstick
+
+    line, campaign, leads, sessions, trunk = setup
+    settings.DIALER_UNSTICK_SECONDS = 60
+    tick(line)  # two claimed and dialled (their attempt rows exist)
+    # A worker claims two more and dies before writing their attempt rows.
+    orphans = leads_claim_locked(campaign=campaign, at=AT, limit=2, claimed_by="dead-worker")
+    assert len(orphans) == 2
+
+    assert leads_unstick(now=AT + timedelta(seconds=30)) == 0  # too early: may still dial
+    assert leads_unstick(now=AT + timedelta(seconds=61)) == 2
+
+    orphan_ids = [lead.pk for lead in orphans]
+    assert set(Lead.objects.filter(pk__in=orphan_ids).values_list("state", "claimed_by")) == \
+        {(Lead.State.NEW, "")}
+    dialled = Lead.objects.filter(pk__in=DialAttempt.objects.values("lead_id"))
+    assert set(dialled.values_list("state", flat=True)) == {Lead.State.IN_PROGRESS}

@@ -9,8 +9,9 @@ away are lost. The main thread runs the housekeeping every 0.2 s (customers past
 grace hear the safe-harbor message and are hung up) and, once a second, `dialer_launch`: for
 each running progressive/predictive campaign the pacing policy decides how many customer calls
 to start, and that many leads are claimed (SKIP LOCKED) and originated. Runs until SIGTERM or
-SIGINT, which set a flag that every loop checks. Claims and event handling are idempotent, so
-a second copy of the worker never dials a lead twice.
+SIGINT, which set a flag that every loop checks. Every RECONCILE_SECONDS it also reconciles each
+server and gives back leads a dead worker claimed but never dialled (`leads_unstick`). Claims
+and event handling are idempotent, so a second copy of the worker never dials a lead twice.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from django.db import close_old_connections, connection
 from telephony.asterisk.ari import AriClient, AriError, AriEvents
 from telephony.dialer.events import event_wanted, handle_event, waiting_expire
 from telephony.dialer.reconcile import dialer_reconcile
-from telephony.dialer.worker import TickReport, dialer_tick
+from telephony.dialer.worker import TickReport, dialer_tick, leads_unstick
 from telephony.models import AsteriskServer
 from telephony.services.asterisk import ari_config_for
 
 logger = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 0.2
 TICK_SECONDS = 1.0
+# How often what a lost event would have told is checked against Asterisk (GET /channels) and
+# leads claimed by a dead worker are given back.
+RECONCILE_SECONDS = 15.0
 
 
 def apply_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient) -> bool:
@@ -72,6 +76,24 @@ def dialer_launch(clients: dict[int, AriClient], *, worker: str,
     close_old_connections()
     try:
         return dialer_tick(worker=worker, ari_for=ari_for, now=now)
+    finally:
+        close_old_connections()
+
+
+def recovery(servers: list[AsteriskServer], clients: dict[int, AriClient]) -> None:
+    """The periodic part of crash safety: reconcile every server, give back stuck leads."""
+    close_old_connections()
+    try:
+        for server in servers:
+            try:
+                result = dialer_reconcile(server, clients[server.pk])
+                if result.attempts_closed or result.sessions_ended:
+                    logger.info("%s: reconciled %s", server.name, result)
+            except AriError as exc:
+                logger.warning("%s: cannot reconcile: %s", server.name, exc.message)
+        released = leads_unstick()
+        if released:
+            logger.info("gave back %s lead(s) claimed by a worker that stopped", released)
     finally:
         close_old_connections()
 
@@ -123,8 +145,15 @@ class Command(BaseCommand):
         worker = f"{socket.gethostname()}:{os.getpid()}"
         self.stdout.write(f"run_dialer {worker}: following {len(servers)} server(s)")
         next_tick = 0.0
+        next_recovery = time.monotonic() + RECONCILE_SECONDS
         try:
             while not stop.is_set():
+                if time.monotonic() >= next_recovery:
+                    next_recovery = time.monotonic() + RECONCILE_SECONDS
+                    try:
+                        recovery(servers, clients)
+                    except Exception:
+                        logger.exception("recovery failed")
                 for server in servers:
                     try:
                         housekeeping(server, clients[server.pk])

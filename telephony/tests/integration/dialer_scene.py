@@ -1,0 +1,149 @@
+"""The dialer on a real Asterisk: `manage.py run_dialer` as its own process (so it can be
+killed), agents whose sipp phones answer the session call, a carrier whose answer depends on
+the number, and an ARI observer that timestamps what Asterisk reports (a customer channel's
+state change to Up = answered, its ChannelEnteredBridge into an agent's bridge =
+connected)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+from websockets.sync.client import connect
+
+from telephony.models import CallingRules, Campaign, Lead, LeadList
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_database_url() -> str:
+    """The URL of the database this test runs on, for a process of its own."""
+    settings = connection.settings_dict
+    scheme = {"postgresql": "postgres", "mysql": "mysql"}[connection.vendor]
+    password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
+    return (f"{scheme}://{quote(settings['USER'])}{password}@{settings['HOST'] or '127.0.0.1'}"
+            f":{settings['PORT'] or {'postgres': 5432, 'mysql': 3306}[scheme]}/"
+            f"{settings['NAME']}")
+
+
+class DialerProcess:
+    """`manage.py run_dialer` against the test database; its output goes to a log file."""
+
+    def __init__(self, workdir: Path, **env: str) -> None:
+        self.log = workdir / f"run_dialer-{time.monotonic_ns()}.log"
+        self.env = dict(os.environ, DATABASE_URL=test_database_url(), DEBUG="false",
+                        SECRET_KEY="integration", **env)
+        self.env.pop("CI", None)  # CI=true would only change what a missing database does
+        self.process = None
+
+    def start(self) -> DialerProcess:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen([sys.executable, "manage.py", "run_dialer"], cwd=ROOT,
+                                        env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        return self
+
+    def kill9(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def connected(self, since: int = 0) -> bool:
+        """Has its ARI event stream connected (after byte `since` of its log)? Only then does
+        its Stasis application exist: Asterisk keeps listing an application whose stream is
+        gone, and refuses calls into it ("Stasis app ... not active")."""
+        return "ARI events connected" in self.output()[since:]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class AriObserver:
+    """Every ARI event of every channel and bridge (`subscribeAll`), with Asterisk's own
+    timestamps, under an application name of its own so the dialer's is untouched."""
+
+    def __init__(self, pbx) -> None:
+        self.url = (f"ws://127.0.0.1:{pbx.ari_port}/ari/events?app=observer&subscribeAll=true"
+                    f"&api_key={pbx.server.ari_username}:{pbx.server.ari_password}")
+        self.events: list[dict] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="ari-observer")
+        self._thread.start()
+        assert self._ready.wait(10), "the ARI observer could not connect"
+
+    def _run(self) -> None:
+        with connect(self.url, open_timeout=5) as socket:
+            self._ready.set()
+            while not self._stop.is_set():
+                try:
+                    message = socket.recv(timeout=0.2)
+                except TimeoutError:
+                    continue
+                except Exception:
+                    return
+                self.events.append(json.loads(message))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    @staticmethod
+    def _at(event: dict) -> datetime.datetime:
+        return datetime.datetime.fromisoformat(event["timestamp"].replace("+0000", "+00:00"))
+
+    def answer_to_bridge_ms(self, channel_ids: set[str]) -> dict[str, float]:
+        """For each customer channel: ms from its answer (state Up) to its entering an
+        agent's bridge, both as Asterisk stamped them."""
+        answered, bridged = {}, {}
+        for event in list(self.events):
+            channel = (event.get("channel") or {}).get("id")
+            if channel not in channel_ids:
+                continue
+            # The customer's StasisStart goes only to the dialer's own application; the
+            # state change to Up (the answer itself, a moment before it) reaches everyone.
+            if (event["type"] == "ChannelStateChange" and event["channel"]["state"] == "Up"
+                    and channel not in answered):
+                answered[channel] = self._at(event)
+            elif (event["type"] == "ChannelEnteredBridge"
+                  and str(event["bridge"]["id"]).startswith("agent-")):
+                bridged.setdefault(channel, self._at(event))
+        return {channel: (bridged[channel] - answered[channel]).total_seconds() * 1000
+                for channel in bridged if channel in answered}
+
+
+def always_open_rules() -> CallingRules:
+    """A calling window open whenever the suite runs (00:00-23:59 every day)."""
+    return CallingRules.objects.create(name="Always (tests)", weekdays="1234567",
+                                       start_time=datetime.time(0, 0),
+                                       end_time=datetime.time(23, 59, 59))
+
+
+def dialer_campaign(carrier, agents, numbers: list[str], **fields) -> Campaign:
+    values = {"name": "Dialer test", "status": Campaign.Status.RUNNING,
+              "dial_mode": Campaign.DialMode.PROGRESSIVE, "carrier": carrier,
+              "calling_rules": always_open_rules(), "ring_timeout": 15, "max_attempts": 1,
+              "default_timezone": "UTC", **fields}
+    campaign = Campaign.objects.create(**values)
+    campaign.agents.set(agents)
+    lead_list = LeadList.objects.create(campaign=campaign, name="Twenty")
+    Lead.objects.bulk_create([Lead(campaign=campaign, lead_list=lead_list, phone_number=number,
+                                   timezone="UTC", first_name=f"Lead {index}")
+                              for index, number in enumerate(numbers)])
+    return campaign
