@@ -29,7 +29,8 @@ class CarrierForm(forms.ModelForm):
         fields = ("name", "slug", "server", "host", "port", "transport", "auth_mode", "username",
                   "password", "register", "from_user", "from_domain", "codecs", "number_format",
                   "country_code", "national_prefix", "international_prefix", "dial_prefix",
-                  "strip_digits", "caller_id_number", "max_channels", "is_active", "order")
+                  "strip_digits", "caller_id_number", "qualify_frequency", "max_channels",
+                  "is_active", "order")
         widgets = {"password": forms.PasswordInput(render_value=False)}
         help_texts = {
             "host": "The carrier's SIP server, as a host name or IP address (no port, no sip:).",

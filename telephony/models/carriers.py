@@ -78,6 +78,11 @@ class Carrier(models.Model):
                                                     validators=[MaxValueValidator(20)])
     caller_id_number = models.CharField("caller ID override", max_length=21, blank=True,
                                         validators=[caller_id_number_validator])
+    qualify_frequency = models.PositiveIntegerField(
+        "qualify every (seconds)", default=60, validators=[MaxValueValidator(86400)],
+        help_text="How often Asterisk checks the carrier with OPTIONS; 0 turns it off, for "
+                  "carriers that do not answer OPTIONS. While a check goes unanswered, "
+                  "Asterisk refuses to call the carrier until the next one succeeds.")
     max_channels = models.PositiveIntegerField(
         default=0, help_text="Maximum simultaneous calls; 0 means no limit.")
     is_active = models.BooleanField("active", default=True)

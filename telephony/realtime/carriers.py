@@ -48,7 +48,6 @@ REGISTRATION_FORBIDDEN_RETRY_INTERVAL = 300
 REGISTRATION_FATAL_RETRY_INTERVAL = 300
 REGISTRATION_MAX_RETRIES = 10000
 REGISTRATION_MAX_INITIAL_DELAY = 1
-QUALIFY_FREQUENCY = 60
 
 
 def carrier_object_id(slug: str) -> str:
@@ -102,7 +101,9 @@ def carrier_realtime_rows(carrier: Carrier) -> dict[str, list[dict]]:
             "contact": f"sip:{target}",
             "max_contacts": 1,
             "remove_existing": "yes",
-            "qualify_frequency": QUALIFY_FREQUENCY,
+            # 0 = no OPTIONS (Asterisk then dials the contact whatever its state). Written
+            # as is, so the row says "off" rather than relying on the default.
+            "qualify_frequency": carrier.qualify_frequency,
         }],
         "ps_auths": [],
         "ps_registrations": [],

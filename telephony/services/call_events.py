@@ -68,6 +68,13 @@ _ANSWERING_APPS = frozenset({"answer", "echo", "voicemail", "voicemailmain", "co
 _BUSY_CAUSES = {17, 21}  # user busy, call rejected
 _NO_ANSWER_CAUSES = {18, 19, 20}  # no user responding, no answer, subscriber absent
 _CLEARING_CAUSES = {0, 16}  # unknown, normal clearing: someone hung up
+# Cause 3 on an outside call: Asterisk could not even start the Dial to the trunk ("Could not
+# create dialog to invalid URI 'trunk-...'"), as it does while the trunk's qualify (OPTIONS)
+# goes unanswered (issue #12, transcripts/ami_unreachable_trunk.txt).
+NO_ROUTE_CAUSE = 3
+CARRIER_UNREACHABLE = ("The carrier is unreachable: Asterisk would not call it (cause 3, No "
+                       "route to destination). Its OPTIONS check (qualify) went unanswered; "
+                       "see the carrier's health on the Carriers page.")
 
 
 def rank(status: str) -> int:
@@ -343,7 +350,11 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
             status = Status.CANCELLED
         else:
             status = Status.FAILED
-        return _save(call, call_finish(call, status, cause=cause, cause_text=cause_text))
+        # Outside numbers are E.164 ('+'); an extension's cause 3 is about a phone instead.
+        error = (CARRIER_UNREACHABLE if cause == NO_ROUTE_CAUSE and call.number.startswith("+")
+                 else "")
+        return _save(call, call_finish(call, status, cause=cause, cause_text=cause_text,
+                                       error=error))
     if _transferee(call, event):
         # The transferred customer's leg ended. With a cause other than normal clearing and no
         # DialEnd before it, the transfer itself failed: Asterisk could not even create the

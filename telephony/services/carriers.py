@@ -1,9 +1,11 @@
 """Carrier (SIP trunk) write paths. `Carrier.save()` and `delete()` write and remove the realtime
 rows in the same transaction as the carrier itself (telephony/realtime/carriers.py).
 
-Asterisk reads a carrier's endpoint, AOR and auth rows on every request, but its outbound
-registrations only when res_pjsip_outbound_registration loads: after a registering carrier is
-saved or deleted, its server is asked to reload that module over AMI (issue #12, defect 2).
+Asterisk reads a carrier's endpoint, AOR and auth rows on every request, but it qualifies a
+realtime AOR's contact only as res_pjsip last loaded it, and reads outbound registrations only
+when res_pjsip_outbound_registration loads: after a carrier is saved or deleted, its server is
+asked over AMI to reload res_pjsip, and the registration module when the carrier registers or
+did (issue #12, defects 2 and 10).
 That happens after the commit (Asterisk reads the rows over its own connection). If Asterisk
 cannot be asked, the change stands and `carrier.warnings` (a list of texts; delete returns it)
 says what to do instead.
@@ -19,13 +21,16 @@ from telephony.models.servers import AsteriskServer
 from telephony.services.asterisk import ami_config_for
 
 OUTBOUND_REGISTRATION_MODULE = "res_pjsip_outbound_registration.so"
+# Qualify (OPTIONS) follows a realtime AOR only from when res_pjsip loaded it: a new trunk, a
+# changed qualify or host, are qualified as saved only after this reload (issue #12, defect 10).
+PJSIP_MODULE = "res_pjsip.so"
 
 # Fields the forms and callers may set; everything else is bookkeeping.
 EDITABLE_FIELDS = (
     "name", "slug", "server", "host", "port", "transport", "auth_mode", "username", "password",
     "register", "from_user", "from_domain", "codecs", "number_format", "country_code",
     "national_prefix", "international_prefix", "dial_prefix", "strip_digits",
-    "caller_id_number", "max_channels", "is_active", "order",
+    "caller_id_number", "qualify_frequency", "max_channels", "is_active", "order",
 )
 
 
@@ -49,21 +54,34 @@ def _registers(carrier: Carrier) -> bool:
     return carrier.is_active and carrier.uses_credentials and carrier.register
 
 
-def registrations_reload(server: AsteriskServer) -> list[str]:
-    """Ask `server` to reload its outbound registrations; [] or the warning to show."""
+def carrier_asterisk_reload(server: AsteriskServer, *, registrations: bool) -> list[str]:
+    """Ask `server` to reload res_pjsip (and, with `registrations`, its outbound
+    registrations) on one AMI login; [] or the warning to show."""
+    modules = [PJSIP_MODULE] + ([OUTBOUND_REGISTRATION_MODULE] if registrations else [])
+    client = AmiClient(ami_config_for(server))
     try:
-        AmiClient(ami_config_for(server)).module_reload(OUTBOUND_REGISTRATION_MODULE)
+        with client.session():
+            for module in modules:
+                client.module_reload(module)
     except AmiError as exc:
-        return [f"Saved, but Asterisk ({server.name}) could not be asked to reload its outbound "
-                f"registrations: {exc.message}. Until it is, it keeps registering as before: "
-                f"run `module reload {OUTBOUND_REGISTRATION_MODULE}` on its CLI."]
+        commands = " and ".join(f"`module reload {module}`" for module in modules)
+        return [f"Saved, but Asterisk ({server.name}) could not be asked to apply the change: "
+                f"{exc.message}. Until it is, it keeps qualifying"
+                f"{' and registering' if registrations else ''} as before: run {commands} "
+                "on its CLI."]
     return []
 
 
-def _reload_for(servers: list[AsteriskServer]) -> list[str]:
+def _reload_for(carriers: list[Carrier | None]) -> list[str]:
+    servers: dict[int, tuple[AsteriskServer, bool]] = {}
+    for carrier in carriers:
+        if carrier is None:
+            continue
+        server, registering = servers.get(carrier.server_id, (carrier.server, False))
+        servers[carrier.server_id] = (server, registering or _registers(carrier))
     warnings: list[str] = []
-    for server in {server.pk: server for server in servers}.values():
-        warnings += registrations_reload(server)
+    for server, registering in servers.values():
+        warnings += carrier_asterisk_reload(server, registrations=registering)
     return warnings
 
 
@@ -72,7 +90,7 @@ def carrier_create(**values) -> Carrier:
     carrier = Carrier()
     _set(carrier, values)
     carrier.save()  # writes the realtime rows in the same transaction
-    carrier.warnings = _reload_for([carrier.server]) if _registers(carrier) else []
+    carrier.warnings = _reload_for([carrier])
     return carrier
 
 
@@ -82,13 +100,11 @@ def carrier_update(*, carrier: Carrier, **values) -> Carrier:
         before = Carrier.objects.select_related("server").filter(pk=carrier.pk).first()
         _set(carrier, values)
         carrier.save()
-    servers = [c.server for c in (before, carrier) if c is not None and _registers(c)]
-    carrier.warnings = _reload_for(servers)
+    carrier.warnings = _reload_for([before, carrier])
     return carrier
 
 
 def carrier_delete(*, carrier: Carrier) -> list[str]:
     """Delete the carrier and its rows; returns warnings (see the module docstring)."""
-    registered = _registers(carrier)
     carrier.delete()  # removes the realtime rows in the same transaction
-    return _reload_for([carrier.server]) if registered else []
+    return _reload_for([carrier])

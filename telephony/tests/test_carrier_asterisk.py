@@ -36,32 +36,40 @@ def form(server, **overrides):
                 transport="transport-udp", auth_mode="credentials", username="acmeuser",
                 password="s3cret-pw", register="on", codecs="ulaw,alaw",
                 number_format="e164_plus", international_prefix="00", strip_digits=0,
-                max_channels=0, is_active="on", order=0)
+                qualify_frequency=60, max_channels=0, is_active="on", order=0)
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
 
 # --- defect 2: reload after a change --------------------------------------------------------
 
-def test_saving_a_registering_carrier_reloads_the_outbound_registrations(fake_ami, server):
+def test_saving_a_registering_carrier_reloads_pjsip_and_the_outbound_registrations(
+        fake_ami, server):
     carrier = acme(server)
-    assert reloads(fake_ami) == [(MODULE, "reload")]
+    assert reloads(fake_ami) == [("res_pjsip.so", "reload"), (MODULE, "reload")]
     assert carrier.warnings == []
+    assert fake_ami.login_count == 1  # one login for both
 
 
-def test_a_carrier_that_does_not_register_asks_asterisk_nothing(fake_ami, server):
+def test_a_carrier_that_does_not_register_reloads_only_pjsip(fake_ami, server):
+    # res_pjsip qualifies a realtime AOR as it last loaded it (defect 10).
     carrier = acme(server, register=False)
-    carrier_update(carrier=carrier, port=5070)
-    assert reloads(fake_ami) == []
+    carrier_update(carrier=carrier, qualify_frequency=0)
+    assert reloads(fake_ami) == [("res_pjsip.so", "reload")] * 2
 
 
-def test_turning_registration_off_or_deleting_reloads_too(fake_ami, server):
+def test_turning_registration_off_or_deleting_reloads_the_registrations_too(fake_ami, server):
+    def registration_reloads():
+        return reloads(fake_ami).count((MODULE, "reload"))
+
     carrier = acme(server)
     carrier_update(carrier=carrier, register=False)  # Asterisk must drop the registration
-    assert len(reloads(fake_ami)) == 2
+    assert registration_reloads() == 2
+    carrier_update(carrier=carrier, port=5070)  # neither before nor after registering
+    assert registration_reloads() == 2
     carrier_update(carrier=carrier, register=True)
     assert carrier_delete(carrier=carrier) == []
-    assert len(reloads(fake_ami)) == 4
+    assert registration_reloads() == 4
 
 
 def test_when_asterisk_cannot_be_asked_the_save_stands_with_a_warning(admin_client, server):
@@ -71,8 +79,8 @@ def test_when_asterisk_cannot_be_asked_the_save_stands_with_a_warning(admin_clie
     assert Carrier.objects.filter(slug="acme").exists()
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
     assert len(warnings) == 1, warnings
-    assert "could not be asked to reload its outbound registrations" in warnings[0]
-    assert f"module reload {MODULE}" in warnings[0]
+    assert "could not be asked to apply the change: Cannot reach Asterisk AMI" in warnings[0]
+    assert f"`module reload res_pjsip.so` and `module reload {MODULE}`" in warnings[0]
 
 
 def test_the_reload_asks_for_exactly_what_the_real_asterisk_answered(fake_ami, server):
@@ -156,3 +164,55 @@ def test_an_inactive_carrier_is_not_asked_about(fake_ami, server):
     carrier = acme(server, register=False, is_active=False)
     assert carrier_health(carrier) is None
     assert fake_ami.actions_named("PJSIPShowEndpoint") == []
+
+
+# --- defect 10: cause 3 on an outside call says the carrier is unreachable --------------------
+
+def _hangup_cause_3(server, call):
+    from telephony.services.call_events import handle_event
+
+    # The phone leg's Hangup after Dial could not create the trunk's channel, as the real
+    # Asterisk sends it (transcripts/ami_unreachable_trunk.txt's run: cause 3).
+    handle_event(server, {"Event": "Hangup", "Channel": call.channel, "Uniqueid": call.uniqueid,
+                          "Linkedid": call.linkedid, "Cause": "3",
+                          "Cause-txt": "No route to destination"})
+    call.refresh_from_db()
+    return call
+
+
+def test_cause_3_on_an_outside_call_says_the_carrier_is_unreachable(server, agent_phone):
+    from telephony.tests.call_fixtures import make_call
+
+    call = _hangup_cause_3(server, make_call(agent_phone, status="ringing", uniqueid="1.1",
+                                             linkedid="1.1", channel="PJSIP/1001-00000001"))
+    assert call.status == "failed" and call.hangup_cause == 3
+    assert call.error_message.startswith("The carrier is unreachable")
+
+
+def test_cause_3_calling_a_colleague_is_not_blamed_on_a_carrier(server, agent_phone):
+    from telephony.tests.call_fixtures import make_call
+
+    call = _hangup_cause_3(server, make_call(agent_phone, number="1002", status="ringing",
+                                             uniqueid="1.2", linkedid="1.2",
+                                             channel="PJSIP/1001-00000002"))
+    assert call.status == "failed" and "carrier" not in call.error_message
+
+
+def test_the_qualify_setting_is_written_to_the_trunks_aor(fake_ami, server):
+    from telephony.models import PsAor
+
+    carrier = acme(server, register=False, qualify_frequency=0)
+    assert PsAor.objects.get(id="trunk-acme").qualify_frequency == 0
+    carrier_update(carrier=carrier, qualify_frequency=15)
+    assert PsAor.objects.get(id="trunk-acme").qualify_frequency == 15
+
+
+def test_an_unreachable_trunk_shows_so_on_its_page(admin_client, fake_ami, server):
+    text = (HERE / "ami_unreachable_trunk.txt").read_text()
+    assert "Status: Unreachable" in text and "RoundtripUsec: N/A" in text
+    carrier = acme(server, register=False)
+    fake_ami.endpoints["trunk-acme"] = [
+        {"Event": "ContactStatusDetail", "AOR": "trunk-acme", "URI": "sip:127.0.0.2:5060",
+         "Status": "Unreachable", "RoundtripUsec": "N/A", "EndpointName": "trunk-acme"}]
+    html = admin_client.get(reverse("telephony:carrier_detail", args=[carrier.pk])).content
+    assert b'<span class="text-danger">Unreachable</span>' in html

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from telephony.models import Carrier, Phone
-from telephony.services.carriers import carrier_create
+from telephony.services.carriers import carrier_create, carrier_update
 from telephony.tests.integration.harness import CARRIER_ADDRESS
 from telephony.tests.integration.scenes import (
     agent_with_phone,
@@ -89,7 +89,7 @@ def carrier_form(pbx, registrar, **overrides):
                 port=registrar.port, transport="transport-udp", auth_mode="credentials",
                 username="acmeuser", password="acme-pw-1", register="on", codecs="ulaw,alaw",
                 number_format="e164_plus", international_prefix="00", strip_digits=0,
-                max_channels=0, is_active="on", order=0)
+                qualify_frequency=60, max_channels=0, is_active="on", order=0)
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -134,3 +134,66 @@ def test_when_ami_refuses_the_page_saves_and_warns(pbx, admin_client):
     warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
     assert len(warnings) == 1 and "refused the AMI username/password" in warnings[0], warnings
     assert "Asterisk could not be asked: Asterisk refused" in response.content.decode()
+
+
+# --- defect 10: qualify, and a carrier that never answers OPTIONS -------------------------------
+
+def _outside_call_through_no_options_carrier(pbx, django_user_model, request, qualify):
+    """An agent calls out through a carrier that drops every OPTIONS, with Asterisk restarted
+    after the carrier was saved: realtime AORs are qualified only once Asterisk loaded them,
+    as in production after any restart (a new realtime AOR is not qualified until then)."""
+    client, phone = agent_with_phone(pbx, django_user_model, username="bob", extension="7101")
+    carrier = pbx.sipp_uas("carrier_no_options", address=CARRIER_ADDRESS)
+    acme = carrier_on(pbx, carrier, qualify_frequency=qualify)
+    scaffold()
+    pbx.restart()
+    request.getfixturevalue("events_worker")  # listening to the restarted Asterisk
+    pbx.phone("7101", phone.secret)
+    return client, carrier, acme
+
+
+def test_with_qualify_off_a_carrier_that_never_answers_options_is_still_called(
+        pbx, django_user_model, request, admin_client):
+    client, carrier, acme = _outside_call_through_no_options_carrier(
+        pbx, django_user_model, request, qualify=0)
+
+    status, body = api(client, "call_originate", {"phone_number": "+15551234567"})
+
+    assert status == 201, body
+    assert statuses_until(body["call_id"], {"answered", "failed"})[-1] == "answered"
+    assert f"INVITE sip:+15551234567@{CARRIER_ADDRESS}:{carrier.port}" in carrier.logs()
+    assert "OPTIONS dropped" not in carrier.logs()  # qualify off: Asterisk sends none
+    page = admin_client.get(reverse("telephony:carrier_detail", args=[acme.pk])).content
+    assert b"Not qualified" in page
+
+
+def test_with_qualify_on_an_unanswered_options_makes_the_call_fail_saying_why(
+        pbx, django_user_model, request, admin_client):
+    from telephony.models import Call
+    from telephony.services.call_events import CARRIER_UNREACHABLE
+
+    client, carrier, acme = _outside_call_through_no_options_carrier(
+        pbx, django_user_model, request, qualify=60)
+    pbx.cli("pjsip qualify trunk-acme")  # the first qualify now, not up to 60 s later
+    pbx.wait_for_cli("pjsip show contacts",
+                     lambda out: "trunk-acme/" in out and "Unavail" in out, timeout=8)
+
+    status, body = api(client, "call_originate", {"phone_number": "+15551234567"})
+
+    assert status == 201, body
+    assert statuses_until(body["call_id"], {"answered", "failed"})[-1] == "failed"
+    call = Call.objects.get(pk=body["call_id"])
+    assert call.hangup_cause == 3 and call.error_message == CARRIER_UNREACHABLE
+    assert not [line for line in carrier.logs() if line.startswith("INVITE")]
+    assert "Could not create dialog to invalid URI 'trunk-acme'" in (
+        pbx.instance.log_since_start())
+    page = admin_client.get(reverse("telephony:carrier_detail", args=[acme.pk])).content
+    assert b'<span class="text-danger">Unreachable</span>' in page
+
+    # Turning qualify off on the page's service applies at once (it reloads res_pjsip): the
+    # next call reaches the carrier, with no restart.
+    acme = carrier_update(carrier=acme, qualify_frequency=0)
+    assert acme.warnings == []
+    status, body = api(client, "call_originate", {"phone_number": "+15551234567"})
+    assert statuses_until(body["call_id"], {"answered", "failed"})[-1] == "answered"
+    assert f"INVITE sip:+15551234567@{CARRIER_ADDRESS}:{carrier.port}" in carrier.logs()
