@@ -163,3 +163,49 @@ def phone_bulk_create(*, start: str, end: str, name_pattern: str, server: Asteri
         audit_bulk_record(changes=[(None, phone) for phone in phones],
                           action=LogEntry.Action.CREATE, note="bulk create")
     return phones
+
+
+# --- bulk changes to a selection -------------------------------------------------------------
+# Each goes through the same single-phone path (`phone_update` -> `Phone.save()`), in ONE
+# transaction: deactivating 300 extensions removes exactly what the edit form's "active"
+# checkbox removes, and one refused phone (an agent who already has another active phone)
+# leaves all of them as they were.
+
+MAX_SELECTION = 1000
+
+
+def _selection_check(phones) -> list[Phone]:
+    phones = list(phones)
+    if not 1 <= len(phones) <= MAX_SELECTION:
+        raise PhoneError(f"Select 1 to {MAX_SELECTION:,} extensions.", field="ids")
+    return phones
+
+
+def phone_bulk_move(*, phones, server: AsteriskServer) -> list[Phone]:
+    """Assign every selected extension to `server` (its realtime rows move with it)."""
+    phones = _selection_check(phones)
+    with transaction.atomic():
+        for phone in phones:
+            if phone.server_id != server.pk:
+                phone_update(phone=phone, server=server)
+    return phones
+
+
+def phone_bulk_set_active(*, phones, active: bool) -> list[Phone]:
+    """(De)activate every selected extension: deactivation removes ps_endpoints/ps_auths/
+    ps_aors and the leftover ps_contacts, activation writes them again."""
+    phones = _selection_check(phones)
+    with transaction.atomic():
+        for phone in phones:
+            if phone.is_active != active:
+                phone_update(phone=phone, is_active=active)
+    return phones
+
+
+def phone_bulk_delete(*, phones) -> int:
+    """Delete every selected extension with its realtime rows; returns how many went."""
+    phones = _selection_check(phones)
+    with transaction.atomic():
+        for phone in phones:
+            phone_delete(phone=phone)
+    return len(phones)

@@ -43,7 +43,8 @@ FIELDS = ["q", "server", "page", "status", "date_from", "date_to", "user", "camp
           "host", "port", "priority", "application", "arguments", "description", "role",
           "password1", "password2", "email", "caller_id_name", "caller_id_number",
           "phone_number", "call_id", "target", "campaign_id", "confirm", "is_active", "o",
-          "p", "all", "_changelist_filters", "action", "_selected_action", "post"]
+          "p", "all", "_changelist_filters", "action", "_selected_action", "post", "sort",
+          "per_page", "ids"]
 # Hostile text: NUL and other controls, CR/LF, a line separator, bidi override, '²' (a digit to
 # isdigit(), not to int()), a look-alike digit, 10 kB, a huge number, a negative one, dates no
 # calendar has, markup, an SQL-ish quote.

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
 from autodialer.input import query_int
+from telephony.forms.phone_selection import ACTIONS
 from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
 from telephony.models import AsteriskServer, Phone
 from telephony.realtime.phones import realtime_rows_for
@@ -29,11 +30,41 @@ from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
 
 PAGE_SIZE = 50
+PAGE_SIZES = (25, 50, 100, 250, 500)
+# ?sort= key -> the columns it orders by (allowlisted: a query string never names a column).
+# The extension ends every ordering, so a page boundary is stable when the key ties.
+SORTS = {
+    "extension": ("extension",),
+    "name": ("name", "extension"),
+    "agent": ("user__username", "extension"),
+    "server": ("server__name", "extension"),
+    "context": ("context", "extension"),
+    "active": ("is_active", "extension"),
+}
+
+
+def _sorting(request) -> tuple[str, list[str]]:
+    """The ?sort= value as understood (unknown keys fall back to the extension) and the
+    ORDER BY it means; a leading '-' reverses the first column."""
+    raw = request.GET.get("sort", "")
+    key = raw.removeprefix("-")
+    if key not in SORTS:
+        return "extension", ["extension"]
+    columns = list(SORTS[key])
+    if raw.startswith("-"):
+        columns[0] = "-" + columns[0]
+    return raw, columns
+
+
+def _page_size(request) -> int:
+    size = request.GET.get("per_page", "")
+    return int(size) if size in {str(choice) for choice in PAGE_SIZES} else PAGE_SIZE
 
 
 def _filtered_phones(request):
-    """The list's search and filters, shared by the page and its CSV export."""
-    phones = Phone.objects.select_related("server", "user").order_by("extension")
+    """The list's search, filters and order, shared by the page and its CSV export."""
+    sort, ordering = _sorting(request)
+    phones = Phone.objects.select_related("server", "user").order_by(*ordering)
     filters = {key: request.GET.get(key, "").strip() for key in ("q", "server", "assigned",
                                                                   "active")}
     if filters["q"]:
@@ -48,13 +79,14 @@ def _filtered_phones(request):
         phones = phones.filter(user__isnull=filters["assigned"] == "no")
     if filters["active"] in ("yes", "no"):
         phones = phones.filter(is_active=filters["active"] == "yes")
+    filters["sort"] = sort
     return phones, filters
 
 
 @admin_required
 def phone_list(request):
     phones, filters = _filtered_phones(request)
-    page = Paginator(phones, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(phones, _page_size(request)).get_page(request.GET.get("page"))
     # One ps_contacts query for the whole page, whatever its size.
     registrations = registration_status(phone.extension for phone in page)
     return render(request, "telephony/phones/phone_list.html", {
@@ -63,6 +95,10 @@ def phone_list(request):
         "filters": filters,
         "servers": AsteriskServer.objects.order_by("name").only("pk", "name"),
         "query_string": request.GET.urlencode(),
+        "page_sizes": PAGE_SIZES,
+        "columns": [("extension", "Extension"), ("name", "Name"), ("agent", "Agent"),
+                    ("server", "Server"), ("context", "Context")],
+        "actions": ACTIONS,
     })
 
 

@@ -1,6 +1,7 @@
 """Asterisk servers: admin-only list, create, edit, delete and detail."""
 
 from django.contrib import messages
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
@@ -17,7 +18,9 @@ from users.roles import admin_required
 
 @admin_required
 def server_list(request):
-    servers = AsteriskServer.objects.order_by("name")
+    # Counted in the one query: the Delete button shows only where a delete would succeed.
+    servers = AsteriskServer.objects.order_by("name").annotate(
+        phone_total=Count("phones", distinct=True), carrier_total=Count("carriers", distinct=True))
     return render(request, "telephony/servers/server_list.html", {"servers": servers})
 
 
