@@ -468,12 +468,11 @@
         return;
       }
       var d = result.data;
-      var text = "Your softphone is not registered";
-      if (d.registered) {
-        text = "Registered — " + (d.user_agent || "unknown softphone") +
-          (d.address ? ", " + d.address : "");
-      }
-      els.registration.dataset.registered = d.registered ? "yes" : "no";
+      // The server words it (views/agent.py registration_text): Asterisk's view, reachability
+      // included; a registered phone Asterisk cannot reach is not "yes".
+      var text = d.text || "Your softphone is not registered";
+      els.registration.dataset.registered = d.reachable ? "yes" : "no";
+      els.registration.dataset.state = d.state || "";
       if (els.registrationText.textContent !== text) {
         els.registrationText.textContent = text;
       }

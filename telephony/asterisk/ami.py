@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 _FORBIDDEN = ("\r", "\n", "\0")
 _LOST = object()  # queued after the last event of a dropped connection
+# PJSIPShowContacts' answer when no phone is registered: an error, not an empty list.
+NO_CONTACTS = "No Contacts found"
 
 
 @dataclass(frozen=True)
@@ -387,7 +389,6 @@ class AmiClient:
         _raise_for_error(reply[0])
         return [_as_dict(m) for m in reply[1:] if not m.get("Event", "").endswith("Complete")]
 
-
     # --- carriers (trunks): outbound registration and reachability ---------------------------
     def module_reload(self, module: str) -> None:
         """Reload one module (`ModuleLoad`, `LoadType: reload`; needs the `system` write
@@ -408,6 +409,37 @@ class AmiClient:
         _raise_for_error(reply[0])
         return [_as_dict(m) for m in reply[1:]
                 if m.get("Event") == "OutboundRegistrationDetail"]
+
+    # --- phones: contacts and device states as Asterisk sees them -----------------------------
+    def pjsip_show_contacts(self) -> list[dict[str, Any]]:
+        """Every contact Asterisk has, as it sees them now: one ContactList event each, with
+        `Endpoint`, `Uri`, `ViaAddr`/`ViaPort`, `UserAgent`, `ExpirationTime` and the qualify
+        `Status` (Reachable, Unreachable, NonQualified, Unknown; transcripts/
+        ami_show_contacts.txt). One action for all phones, so a page of any size is one round
+        trip; the status lives in Asterisk's memory, not in ps_contacts."""
+        reply = self._send({"Action": "PJSIPShowContacts"})
+        if isinstance(reply, Message) and (reply.get("Message") or "").strip() == NO_CONTACTS:
+            return []  # Asterisk answers an empty list with an error
+        return self._list_events(reply, "ContactList")
+
+    def device_states(self) -> dict[str, str]:
+        """DeviceStateList: {device: state} for the devices Asterisk has a state for, e.g.
+        {"PJSIP/7101": "INUSE"} (NOT_INUSE, INUSE, BUSY, RINGING, RINGINUSE, ONHOLD,
+        UNAVAILABLE, INVALID, UNKNOWN; transcripts/ami_endpoint_in_use.txt). A device that never
+        changed state since Asterisk started is not listed."""
+        reply = self._send({"Action": "DeviceStateList"})
+        return {str(event.get("Device", "")): str(event.get("State", ""))
+                for event in self._list_events(reply, "DeviceStateChange")}
+
+    @staticmethod
+    def _list_events(reply: Any, event: str) -> list[dict[str, Any]]:
+        """The `event` events of a list action's reply (its opening response and closing event
+        left out); a refusal raises AmiError("action")."""
+        if isinstance(reply, Message):  # not a list: Asterisk refused (or had nothing)
+            _raise_for_error(reply)
+            return []
+        _raise_for_error(reply[0])
+        return [_as_dict(m) for m in reply[1:] if m.get("Event") == event]
 
 
 async def listen_events(

@@ -1,5 +1,10 @@
 """Phones' registration state, read from the ps_contacts rows Asterisk writes (we never write
-them; the phone families only remove contacts Asterisk leaves behind)."""
+them; the phone families only remove contacts Asterisk leaves behind).
+
+These rows say a phone registered, not that Asterisk can call it: after one unanswered qualify
+the contact is Unreachable in Asterisk's memory for up to the qualify interval, while the row
+stays. `services/registration.py` asks Asterisk first and uses these rows only when it cannot
+(docs/asterisk-behaviour.md, "Registered is not reachable")."""
 
 from __future__ import annotations
 
@@ -11,10 +16,18 @@ from django.utils import timezone
 
 from telephony.models.realtime import PsContact
 
+# Where a Registration came from.
+FROM_ASTERISK = "asterisk"  # PJSIPShowContacts: what Asterisk knows now, qualify included
+FROM_DATABASE = "database"  # ps_contacts: registered, reachability unknown
+# Contact statuses (PJSIPShowContacts' Status, res_pjsip's labels) with which Asterisk refuses
+# to call the contact ("could not create dialog"). "Unavailable" is the CLI's word for it.
+UNREACHABLE_STATUSES = frozenset({"Unreachable", "Unavailable"})
+
 
 @dataclass(frozen=True)
 class Registration:
-    """A phone's registration, read from the ps_contacts rows Asterisk writes."""
+    """A phone's registration: from Asterisk (with the qualify status of its contacts) or,
+    when Asterisk could not be asked, from the ps_contacts rows it wrote."""
 
     registered: bool
     contacts: int = 0
@@ -23,6 +36,30 @@ class Registration:
     via_port: int | None = None
     uri: str = ""
     expires_at: datetime | None = None
+    # Asterisk's qualify status of the best contact: Reachable, NonQualified (qualify off),
+    # Unknown (not checked yet), Unreachable; "" when read from the database.
+    status: str = ""
+    source: str = FROM_DATABASE
+
+    @property
+    def unreachable(self) -> bool:
+        """Registered, but Asterisk will not call it: every contact failed its last qualify."""
+        return self.registered and self.status in UNREACHABLE_STATUSES
+
+    @property
+    def reachable(self) -> bool:
+        """Registered and Asterisk would call it (as far as anyone can tell)."""
+        return self.registered and not self.unreachable
+
+    @property
+    def state(self) -> str:
+        """One word for pages and the API: reachable, registered (not qualified, or read from
+        the database), unreachable, not_registered."""
+        if not self.registered:
+            return "not_registered"
+        if self.unreachable:
+            return "unreachable"
+        return "reachable" if self.status == "Reachable" else "registered"
 
     @property
     def address(self) -> str:
@@ -32,11 +69,6 @@ class Registration:
 
 
 NOT_REGISTERED = Registration(registered=False)
-
-
-def registration_of(extension: str) -> Registration:
-    """One extension's registration (the phone's page, the agent panel, My phone)."""
-    return registration_status([extension])[extension]
 
 
 def registration_status(extensions: Iterable[str]) -> dict[str, Registration]:

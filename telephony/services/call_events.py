@@ -44,7 +44,7 @@ _ENDED = 3
 
 # OriginateResponse Reason (Asterisk's AST_CONTROL_* of the originated leg: the agent's phone).
 _ORIGINATE_FAILURES = {
-    "0": (Status.FAILED, "Your phone could not be called (is it registered?)"),
+    "0": (Status.FAILED, "Asterisk cannot reach your phone right now"),
     "1": (Status.FAILED, "Your phone hung up before answering"),
     "3": (Status.NO_ANSWER, "Your phone did not answer"),
     "5": (Status.BUSY, "Your phone is busy"),

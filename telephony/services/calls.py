@@ -25,6 +25,7 @@ from django.utils import timezone
 from telephony.asterisk.ami import AmiClient, AmiError
 from telephony.asterisk.values import format_callerid
 from telephony.models import Call, Campaign, IdempotentRequest, Lead, Phone
+from telephony.realtime.registration import UNREACHABLE_STATUSES
 from telephony.services.asterisk import ami_config_for
 from telephony.services.call_events import CALL_ID_VARIABLE, call_finish
 from telephony.services.dialplan import dialplan_carrier_context
@@ -230,12 +231,17 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
         call = Call.objects.create(user=user, phone=phone, server=phone.server,
                                    campaign=campaign, lead=lead, number=exten,
                                    direction=Call.Direction.OUTBOUND, status=Call.Status.QUEUED)
+    client = AmiClient(ami_config_for(phone.server))
+    refusal = None
     try:
-        AmiClient(ami_config_for(phone.server)).originate(
-            channel=f"PJSIP/{phone.extension}", context=context, exten=exten, priority=1,
-            caller_id=_caller_id(campaign, phone, internal=exten.isdigit()),
-            timeout_ms=ORIGINATE_TIMEOUT_MS,
-            variables={CALL_ID_VARIABLE: str(call.id)}, action_id=str(call.id))
+        with client.session():  # one login for the check and the Originate
+            refusal = _phone_refusal(client, phone)
+            if refusal is None:
+                client.originate(
+                    channel=f"PJSIP/{phone.extension}", context=context, exten=exten,
+                    priority=1, caller_id=_caller_id(campaign, phone, internal=exten.isdigit()),
+                    timeout_ms=ORIGINATE_TIMEOUT_MS,
+                    variables={CALL_ID_VARIABLE: str(call.id)}, action_id=str(call.id))
     except AmiError as exc:
         if exc.maybe_sent:
             # Asterisk may have queued it (an overloaded Asterisk answers late): the call stays
@@ -248,7 +254,41 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
                 call_id=str(call.id)) from None
         _end(call, Call.Status.FAILED, error=exc.message)
         raise AsteriskCallError.from_ami(exc) from None
+    if refusal is not None:
+        code, message = refusal
+        _end(call, Call.Status.FAILED, error=message)
+        raise CallError(code, message, 409, call_id=str(call.id))
     return {"call_id": str(call.id), "status": call.status, "number": call.number}
+
+
+PHONE_UNREACHABLE = ("Asterisk cannot reach your phone right now: it did not answer Asterisk's "
+                     "last check. Make sure your softphone is running and online; Asterisk "
+                     "checks it again within a minute.")
+PHONE_NOT_REGISTERED = ("Your softphone is not registered with Asterisk: sign it in with the "
+                        "settings on the My phone page, then call again.")
+
+
+def _phone_refusal(client: AmiClient, phone: Phone) -> tuple[str, str] | None:
+    """Why Asterisk would fail to ring the agent's phone now, as (code, message), or None.
+
+    Asked of Asterisk (PJSIPShowEndpoint), not read from ps_contacts: after one unanswered
+    qualify the contact is Unreachable for up to the qualify interval while its row stays
+    and the phone re-registers, and the Originate then fails at once (docs/asterisk-behaviour.md).
+    Only a read is sent before the Originate, so an AmiError here means nothing can ring."""
+    try:
+        details = client.pjsip_show_endpoint(phone.extension)
+    except AmiError as exc:
+        exc.maybe_sent = False
+        if exc.kind == "action":
+            exc.message = (f"Asterisk does not know extension {phone.extension} ({exc.message}); "
+                           "is it reading this database? (setup_asterisk_realtime --check)")
+        raise
+    contacts = [d for d in details if d.get("Event") == "ContactStatusDetail"]
+    if not contacts:
+        return "phone_not_registered", PHONE_NOT_REGISTERED
+    if all(c.get("Status") in UNREACHABLE_STATUSES for c in contacts):
+        return "phone_unreachable", PHONE_UNREACHABLE
+    return None
 
 
 def calls_expire_stale(*, user: Any = None) -> int:
@@ -374,9 +414,6 @@ def call_hangup(*, user: Any, call_id: object = None) -> Call:
             raise AsteriskCallError.from_ami(exc) from None
         # "No such channel": it has ended already (events were missed); record that.
     return _end(call, Call.Status.COMPLETED, cause=16, cause_text="Normal Clearing")
-
-
-UNREACHABLE_STATUSES = frozenset({"Unreachable", "Unavailable"})
 
 
 def _refuse_unreachable(client: AmiClient, extension: str) -> None:

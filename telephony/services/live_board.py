@@ -14,14 +14,17 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from telephony.models import Call, Phone
-from telephony.realtime.registration import NOT_REGISTERED, Registration, registration_status
+from telephony.realtime.registration import Registration
 from telephony.services.calls import calls_expire_stale
+from telephony.services.registration import registrations_of
 from users.roles import AGENT
 
 
 class AgentState(models.TextChoices):
     NO_PHONE = "no_phone", "No phone"
     OFFLINE = "offline", "Phone offline"
+    # Registered, but Asterisk would not ring it (its contact failed the last qualify).
+    UNREACHABLE = "unreachable", "Phone unreachable"
     AVAILABLE = "available", "Available"
     DIALING = "dialing", "Dialling"
     ON_CALL = "on_call", "On a call"
@@ -44,6 +47,8 @@ class AgentRow:
                     else AgentState.DIALING)
         if self.extension is None:
             return AgentState.NO_PHONE
+        if self.registration.unreachable:
+            return AgentState.UNREACHABLE
         return AgentState.AVAILABLE if self.registration.registered else AgentState.OFFLINE
 
     @property
@@ -62,6 +67,7 @@ class AgentRow:
 class Board:
     rows: list[AgentRow]
     now: datetime
+    registration_problem: str = ""  # why Asterisk could not be asked (services/registration)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -93,8 +99,9 @@ class Board:
 
 
 def live_board(*, now: datetime | None = None) -> Board:
-    """Every active agent, in six queries: the stale-call sweep, agents, phones, contacts,
-    live calls, today's numbers."""
+    """Every active agent, in five queries (the stale-call sweep, agents, phones, live calls,
+    today's numbers) and one PJSIPShowContacts per server; a sixth query (ps_contacts) when
+    Asterisk cannot be asked."""
     now = now or timezone.now()
     # A queued call nothing reported on must not show an agent "dialling" for ever.
     calls_expire_stale()
@@ -104,9 +111,10 @@ def live_board(*, now: datetime | None = None) -> Board:
     agents = list(agent_users.only("id", "username", "first_name", "last_name")
                   .order_by("username").distinct())
     ids = agent_users.values("id")
-    extensions = dict(Phone.objects.filter(user_id__in=ids, is_active=True)
-                      .values_list("user_id", "extension"))
-    registrations = registration_status(extensions.values())
+    phones = list(Phone.objects.filter(user_id__in=ids, is_active=True).select_related("server")
+                  .only("user_id", "extension", "server"))
+    extensions = {phone.user_id: phone.extension for phone in phones}
+    registrations = registrations_of(phones)
     live: dict[int, Call] = {}
     # By status (indexed) alone: live calls are few, and rows of non-agents are never read.
     for call in (Call.objects.filter(status__in=Call.LIVE_STATUSES, user__isnull=False)
@@ -128,7 +136,7 @@ def live_board(*, now: datetime | None = None) -> Board:
         stats = today.get(agent.pk, {})
         rows.append(AgentRow(
             user=agent, extension=extension,
-            registration=registrations.get(extension, NOT_REGISTERED),
+            registration=registrations.get(extension),
             call=live.get(agent.pk), calls_today=stats.get("total", 0),
             answered_today=stats.get("answered", 0), talk_seconds_today=stats.get("talk") or 0))
-    return Board(rows=rows, now=now)
+    return Board(rows=rows, now=now, registration_problem=registrations.problem)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from telephony.models import Call, Campaign, Phone, PsContact
 from telephony.tests.campaign_helpers import running_campaign
+from telephony.tests.fakes.ami import FakeAmiServer, registered_endpoint
 from telephony.tests.phone_helpers import make_server
 
 pytestmark = pytest.mark.django_db
@@ -144,15 +145,47 @@ def test_it_never_shows_another_agents_phone(agent_client, other_agent, server):
 
 def test_the_registration_endpoint_reports_the_agents_own_phone(agent_client, phone, server,
                                                                  other_agent):
+    # This server's AMI answers nothing: the ps_contacts rows are read, and the answer says so.
     url = reverse("telephony:agent_registration")
-    assert agent_client.get(url).json() == {"has_phone": True, "registered": False,
-                                            "user_agent": "", "address": ""}
+    before = agent_client.get(url).json()
+    assert before["has_phone"] is True and before["registered"] is False
+    assert before["text"] == "Your softphone is not registered"
     Phone.objects.create(extension="1002", name="Carol", server=server, user=other_agent)
     _register("1002", user_agent="Zoiper")
     _register("1001")
-    assert agent_client.get(url).json() == {
-        "has_phone": True, "registered": True, "user_agent": "MicroSIP/3.21.3",
-        "address": "192.0.2.10:5070"}
+    after = agent_client.get(url).json()
+    assert {key: after[key] for key in ("registered", "user_agent", "address", "source")} == {
+        "registered": True, "user_agent": "MicroSIP/3.21.3", "address": "192.0.2.10:5070",
+        "source": "database"}
+    assert "Asterisk could not be asked" in after["problem"]
+
+
+def test_registration_is_what_asterisk_reports(agent_client, phone, server):
+    # Defect 5 of issue #12: ps_contacts said registered while Asterisk refused to ring it.
+    _register("1001")
+    with FakeAmiServer() as ami:
+        server.ami_port, server.ami_username, server.ami_password = (ami.port, ami.username,
+                                                                     ami.secret)
+        server.save()
+        ami.endpoints = {"1001": registered_endpoint("1001", "Unreachable")}
+        unreachable = agent_client.get(reverse("telephony:agent_registration")).json()
+        page = agent_client.get(URL).content.decode()
+        ami.endpoints = {"1001": registered_endpoint("1001", "Reachable", port=5071)}
+        reachable = agent_client.get(reverse("telephony:agent_registration")).json()
+        ami.endpoints = {}
+        gone = agent_client.get(reverse("telephony:agent_registration")).json()
+        assert len(ami.actions_named("PJSIPShowContacts")) == 4
+
+    assert unreachable["registered"] is True and unreachable["reachable"] is False
+    assert unreachable["state"] == "unreachable" and unreachable["source"] == "asterisk"
+    assert "Asterisk cannot reach your phone right now" in unreachable["text"]
+    assert "Asterisk cannot reach your phone right now" in page
+    assert 'data-registered="no" data-state="unreachable"' in page
+    assert reachable["reachable"] is True and reachable["state"] == "reachable"
+    assert reachable["address"] == "127.0.0.1:5071" and reachable["problem"] == ""
+    assert reachable["text"] == "Registered — autodialer-sipp-phone, 127.0.0.1:5071"
+    # Asterisk has no contact: not registered, whatever ps_contacts still holds.
+    assert gone["registered"] is False and gone["state"] == "not_registered"
 
 
 def test_the_registration_endpoint_says_when_there_is_no_phone(agent_client):
@@ -209,8 +242,8 @@ def test_it_lists_the_agents_recent_calls_with_outcome_and_duration(agent_client
 
 def test_it_says_why_a_call_failed(agent_client, agent):
     _call(agent, "+15551230001", status=Call.Status.FAILED,
-          error_message="Your phone could not be called (is it registered?)")
-    assert "Your phone could not be called (is it registered?)" in (
+          error_message="Asterisk cannot reach your phone right now")
+    assert "Asterisk cannot reach your phone right now" in (
         agent_client.get(URL).content.decode())
 
 

@@ -69,8 +69,12 @@ def _phone(server: AsteriskServer, user, extension: str = "1001") -> Phone:
                                 server=server, user=user)
 
 
-def _register(extension: str) -> None:
-    """The ps_contacts row Asterisk writes when the softphone registers."""
+def _register(extension: str, ami: FakeAmiServer | None = None) -> None:
+    """The softphone registers: Asterisk has its contact (what the panel shows) and writes
+    its ps_contacts row."""
+    if ami is not None:
+        ami.endpoints[extension] = registered_endpoint(
+            extension, user_agent="MicroSIP/3.21.3", address="192.0.2.10", port=5070)
     PsContact.objects.create(
         id=f"{extension};@9f8e7d6c5b4a", endpoint=extension, uri=f"sip:{extension}@192.0.2.10:5070",
         user_agent="MicroSIP/3.21.3", via_addr="192.0.2.10", via_port=5070,
@@ -184,7 +188,7 @@ def _call_on(page, number: str | None = None) -> None:
 def test_agent_dials_sees_ringing_then_answered_and_hangs_up(page, ami, agent, tmp_path):
     server = _server(ami.port)
     _phone(server, agent)
-    _register("1001")
+    _register("1001", ami)
     campaign = running_campaign("Spring renewals", agents=[agent])
     earlier = [
         Call.objects.create(user=agent, number="+15557654321", status=Call.Status.NO_ANSWER,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 import uuid
@@ -13,7 +14,8 @@ import pytest
 
 from telephony.asterisk.ami import AmiClient, AmiError, listen_events
 from telephony.tests.fakes import wait_until
-from telephony.tests.fakes.ami import FakeAmiServer, closed_port
+from telephony.tests.fakes.ami import FakeAmiServer, closed_port, registered_endpoint
+from telephony.tests.fakes.transcripts import HERE as TRANSCRIPTS
 
 
 @pytest.fixture
@@ -500,3 +502,75 @@ def test_a_hangup_reaches_the_listener_as_a_hangup_event(ami, client):
 
     hangup = listener.named("Hangup")[0]
     assert (hangup["Channel"], hangup["Cause"]) == (phone_leg, "16")
+
+
+# --- contacts and device states (transcripts/ami_show_contacts.txt, ami_endpoint_in_use.txt) --
+def test_it_lists_every_contact_with_its_qualify_status_in_one_action(ami, client):
+    ami.endpoints = {"7101": registered_endpoint("7101", "Reachable", port=58200),
+                     "7102": registered_endpoint("7102", "Unreachable", port=23877)}
+
+    contacts = client.pjsip_show_contacts()
+
+    assert [(c["Endpoint"], c["Status"], c["ViaPort"]) for c in contacts] == [
+        ("7101", "Reachable", "58200"), ("7102", "Unreachable", "23877")]
+    assert contacts[0]["Uri"] == "sip:7101@127.0.0.1:58200"
+    assert names(ami) == ["Login", "PJSIPShowContacts", "Logoff"]
+
+
+def test_no_contact_at_all_is_an_empty_list_not_an_error(ami, client):
+    # Asterisk answers Response: Error / "No Contacts found" when nobody is registered.
+    ami.endpoints = {}
+
+    assert client.pjsip_show_contacts() == []
+
+
+def test_it_reads_the_device_states_asterisk_has(ami, client):
+    ami.device_states = {"PJSIP/7101": "INUSE", "PJSIP/trunk-acme": "INUSE"}
+
+    assert client.device_states() == {"PJSIP/7101": "INUSE", "PJSIP/trunk-acme": "INUSE"}
+
+
+def _replies(raw: str, action_id: str) -> list[list[tuple[str, str]]]:
+    """The messages carrying `action_id` in AMI text, as (key, value) lists."""
+    messages = []
+    for block in raw.replace("\r\n", "\n").split("\n\n"):
+        pairs = [tuple(line.split(": ", 1)) if ": " in line else (line.rstrip(":"), "")
+                 for line in block.splitlines() if line and not line.startswith("### ")]
+        if ("ActionID", action_id) in pairs and pairs[0][0] != "Action":  # not what we sent
+            messages.append(pairs)
+    return messages
+
+
+def _fake_reply(ami: FakeAmiServer, action: str, action_id: str) -> str:
+    with socket.create_connection((ami.host, ami.port), timeout=2) as sock:
+        sock.sendall((f"Action: Login\r\nUsername: {ami.username}\r\nSecret: {ami.secret}\r\n"
+                      f"Events: off\r\nActionID: rec-1\r\n\r\nAction: {action}\r\n"
+                      f"ActionID: {action_id}\r\n\r\n").encode())
+        received = b""
+        while b"Complete" not in received and b"Response: Error" not in received[-200:]:
+            received += sock.recv(65536)
+        time.sleep(0.05)
+    return received.decode()
+
+
+@pytest.mark.parametrize(("endpoints", "action_id"), [
+    # The recorded phones' ports.
+    ({"7101": registered_endpoint("7101", "Reachable", port=42210),
+      "7102": registered_endpoint("7102", "Unreachable", port=46087)}, "rec-2"),
+    ({}, "rec-2"),
+])
+def test_the_fake_answers_pjsipshowcontacts_as_the_real_asterisk_did(ami, endpoints,
+                                                                    action_id):
+    recorded = (TRANSCRIPTS / "ami_show_contacts.txt").read_text()
+    # The transcript holds two sessions: two contacts first, then none (after a restart).
+    with_contacts, without = recorded.split("### >>> connect")[1:3]
+    real = _replies(with_contacts if endpoints else without, action_id)
+    ami.endpoints = endpoints
+
+    fake = _replies(_fake_reply(ami, "PJSIPShowContacts", action_id), action_id)
+
+    assert [[key for key, _ in m] for m in fake] == [[key for key, _ in m] for m in real]
+    same = {"Response", "EventList", "Message", "Event", "ObjectType", "Endpoint", "Status",
+            "ListItems", "ViaAddr", "ViaPort", "Uri", "UserAgent", "QualifyFrequency"}
+    assert [[(k, v) for k, v in m if k in same] for m in fake] == [
+        [(k, v) for k, v in m if k in same] for m in real]

@@ -20,7 +20,8 @@ from telephony.services.call_events import handle_event
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import answered_call, make_call, post_json
 from telephony.tests.campaign_helpers import running_campaign
-from telephony.tests.fakes.ami import closed_port, registered_endpoint
+from telephony.tests.fakes.ami import closed_port, registered_endpoint, unregistered_endpoint
+from telephony.tests.phone_helpers import add_contact
 
 pytestmark = pytest.mark.django_db
 
@@ -261,9 +262,26 @@ def test_the_default_timeout_bounds_a_hung_asterisk_to_5_seconds(agent_client, a
     assert 4.5 < elapsed < 5.5
 
 
-def test_asterisk_hanging_after_login_gives_504(agent_client, agent_phone, fake_ami):
-    # Logged in, then the host freezes: the Originate itself gets no answer.
+def test_asterisk_hanging_after_login_fails_the_call_without_dialling(agent_client,
+                                                                     agent_phone, fake_ami):
+    # Logged in, then the host freezes: the phone check gets no answer, no Originate is sent,
+    # so nothing can ring and the call failed for certain.
     fake_ami.freeze_after_login = True
+
+    response, elapsed = _originate_timed(agent_client)
+
+    assert response.status_code == 504
+    assert response.json()["code"] == "asterisk_timeout"
+    assert elapsed < 2.5
+    assert fake_ami.actions_named("PJSIPShowEndpoint") and not fake_ami.actions_named(
+        "Originate")
+    assert Call.objects.get().status == Call.Status.FAILED
+
+
+def test_asterisk_hanging_on_the_originate_gives_504_unconfirmed(agent_client, agent_phone,
+                                                                fake_ami):
+    # The Originate itself gets no answer.
+    fake_ami.freeze_on_actions = {"originate"}
 
     response, elapsed = _originate_timed(agent_client)
 
@@ -600,6 +618,7 @@ def test_users_without_the_agent_role_get_403(persona, request, fake_ami):
 
 def test_an_admin_passes_the_agent_role_check(admin_user, admin_client, server, fake_ami):
     Phone.objects.create(extension="1009", name="Admin desk", server=server, user=admin_user)
+    fake_ami.endpoints["1009"] = registered_endpoint("1009")
 
     response = post_json(admin_client, "call_originate", {"phone_number": "5551234567"})
 
@@ -816,3 +835,50 @@ def test_a_call_to_a_colleague_shows_the_phones_own_caller_id(agent_client, agen
 
     assert response.status_code == 201
     assert fake_ami.actions_named("Originate")[0]["CallerID"] == '"Bob" <5550001>'
+
+
+# --- the phone Asterisk must ring first (defect 5 of issue #12) ---
+@pytest.mark.parametrize(("events", "code", "text"), [
+    (unregistered_endpoint("1001"), "phone_not_registered", "not registered with Asterisk"),
+    (registered_endpoint("1001", "Unreachable"), "phone_unreachable",
+     "Asterisk cannot reach your phone right now"),
+])
+def test_it_refuses_to_dial_when_asterisk_cannot_ring_the_agents_phone(
+        events, code, text, agent_client, agent_phone, fake_ami):
+    # ps_contacts may still hold the phone's row: Asterisk's own view decides.
+    add_contact("1001", expires=int(time.time()) + 3600)
+    fake_ami.endpoints["1001"] = events
+
+    response = post_json(agent_client, "call_originate", {"phone_number": "5551234567"})
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == code and text in body["error"]
+    assert fake_ami.actions_named("Originate") == []
+    call = Call.objects.get(pk=body["call_id"])
+    assert call.status == Call.Status.FAILED and text in call.error_message
+    # One login for the check (and, had it passed, the Originate).
+    assert fake_ami.login_count == 1
+
+
+def test_a_phone_with_one_reachable_contact_of_two_is_dialled(agent_client, agent_phone,
+                                                              fake_ami):
+    reachable = registered_endpoint("1001")[-1]
+    fake_ami.endpoints["1001"] = [*registered_endpoint("1001", "Unreachable"), reachable]
+
+    response = post_json(agent_client, "call_originate", {"phone_number": "5551234567"})
+
+    assert response.status_code == 201
+    assert len(fake_ami.actions_named("Originate")) == 1
+    assert fake_ami.login_count == 1
+
+
+def test_an_extension_asterisk_does_not_know_is_a_clear_502(agent_client, agent_phone,
+                                                            fake_ami):
+    del fake_ami.endpoints["1001"]
+
+    response = post_json(agent_client, "call_originate", {"phone_number": "5551234567"})
+
+    assert response.status_code == 502
+    assert "Asterisk does not know extension 1001" in response.json()["error"]
+    assert fake_ami.actions_named("Originate") == []

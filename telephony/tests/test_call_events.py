@@ -102,7 +102,7 @@ def test_an_answered_call_goes_queued_ringing_answered_completed(fake_ami, agent
 @pytest.mark.parametrize(("outcome", "status", "message"), [
     ("busy", Status.BUSY, "Your phone is busy"),
     ("no_answer", Status.NO_ANSWER, "Your phone did not answer"),
-    ("failed", Status.FAILED, "Your phone could not be called (is it registered?)"),
+    ("failed", Status.FAILED, "Asterisk cannot reach your phone right now"),
     ("congestion", Status.FAILED, "Asterisk reported congestion calling your phone"),
 ])
 def test_an_originate_that_fails_ends_the_call_with_the_reason(fake_ami, agent_phone, outcome,
@@ -339,7 +339,7 @@ def test_a_phone_that_is_not_there_fails_with_the_reason(agent_phone):
                   make_call(agent_phone))
 
     assert call.status == Status.FAILED
-    assert call.error_message == "Your phone could not be called (is it registered?)"
+    assert call.error_message == "Asterisk cannot reach your phone right now"
 
 
 def test_a_registered_phone_that_does_not_answer_is_no_answer(agent_phone):

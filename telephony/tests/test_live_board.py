@@ -19,14 +19,25 @@ from telephony.models import Call, Phone
 from telephony.services.live_board import AgentState, live_board
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import make_call
+from telephony.tests.fakes.ami import closed_port, registered_endpoint
 from telephony.tests.phone_helpers import add_contact
 
 pytestmark = pytest.mark.django_db
 
 
-def register(extension: str) -> None:
-    """The ps_contacts row Asterisk writes when the softphone registers (MicroSIP/3.21.3)."""
+def register(fake_ami, extension: str, status: str = "Reachable") -> None:
+    """A softphone (MicroSIP/3.21.3) registers: Asterisk has its contact (PJSIPShowContacts,
+    which the board asks) and writes its ps_contacts row."""
+    fake_ami.endpoints[extension] = registered_endpoint(extension, status,
+                                                        user_agent="MicroSIP/3.21.3")
     add_contact(extension, expires=int(time.time()) + 3600)
+
+
+@pytest.fixture
+def nobody_registered(fake_ami):
+    """Asterisk has no contact (the fixtures' phones start registered in the fake): list it
+    after the phone fixtures."""
+    fake_ami.endpoints.clear()
 
 
 def rows_by_name(board) -> dict:
@@ -35,12 +46,13 @@ def rows_by_name(board) -> dict:
 
 # --- what each agent's row says ---
 def test_each_agent_state_comes_from_their_phone_registration_and_live_call(
-        server, agent, other_agent, agent_phone, other_phone, django_user_model):
+        server, agent, other_agent, agent_phone, other_phone, django_user_model, fake_ami,
+        nobody_registered):
     idle = django_user_model.objects.create_user("dave", password="pw-dave-123")
     idle.groups.add(Group.objects.get(name="Agent"))
     Phone.objects.create(extension="1003", name="Dave's desk", server=server, user=idle)
-    register("1001")
-    register("1003")
+    register(fake_ami, "1001")
+    register(fake_ami, "1003")
     answered = make_call(agent_phone, status=Call.Status.ANSWERED,
                          answered_at=timezone.now() - timedelta(seconds=75))
     make_call(other_phone, status=Call.Status.RINGING)  # Carol's phone is not registered...
@@ -55,11 +67,38 @@ def test_each_agent_state_comes_from_their_phone_registration_and_live_call(
 
 
 def test_an_agent_without_a_phone_and_one_whose_phone_is_offline(agent, other_agent,
-                                                                other_phone):
+                                                                other_phone, nobody_registered):
     rows = rows_by_name(live_board())
 
     assert rows["bob"].state == AgentState.NO_PHONE
     assert rows["carol"].state == AgentState.OFFLINE
+
+
+def test_a_registered_phone_asterisk_cannot_reach_is_not_available(agent_phone, fake_ami,
+                                                                   nobody_registered):
+    # Defect 5 of issue #12: ps_contacts says registered, Asterisk says the contact failed its
+    # last qualify and refuses to ring it.
+    register(fake_ami, "1001", status="Unreachable")
+
+    row = rows_by_name(live_board())["bob"]
+
+    assert row.state == AgentState.UNREACHABLE and row.state_label == "Phone unreachable"
+    assert row.registration.registered and not row.registration.reachable
+
+
+def test_without_asterisk_the_board_reads_ps_contacts_and_says_so(agent_phone, server,
+                                                                  supervisor_client):
+    add_contact("1001", expires=int(time.time()) + 3600)
+    server.ami_port = closed_port()
+    server.save()
+
+    board = live_board()
+
+    row = rows_by_name(board)["bob"]
+    assert row.state == AgentState.AVAILABLE and row.registration.source == "database"
+    assert "Asterisk could not be asked" in board.registration_problem
+    html = supervisor_client.get(reverse("telephony:live_board_fragment")).content.decode()
+    assert 'id="registration-problem"' in html and "connection refused" in html
 
 
 def test_only_active_agents_are_on_the_board(agent, supervisor, admin_user, django_user_model):
@@ -69,7 +108,8 @@ def test_only_active_agents_are_on_the_board(agent, supervisor, admin_user, djan
     assert [row.user.username for row in live_board().rows] == ["bob"]
 
 
-def test_a_queued_call_nothing_reported_on_does_not_show_the_agent_dialling(agent_phone):
+def test_a_queued_call_nothing_reported_on_does_not_show_the_agent_dialling(agent_phone,
+                                                                            nobody_registered):
     stale = make_call(agent_phone)
     Call.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=5))
 
@@ -105,8 +145,8 @@ def test_todays_numbers_start_at_local_midnight(settings, agent_phone):
 
 # --- the page ---
 def test_a_supervisor_sees_the_board(supervisor_client, agent_phone, other_phone,
-                                     django_user_model):
-    register("1001")
+                                     django_user_model, fake_ami, nobody_registered):
+    register(fake_ami, "1001")
     no_phone = django_user_model.objects.create_user("dave", password="pw-dave-123")
     no_phone.groups.add(Group.objects.get(name="Agent"))
     make_call(agent_phone, status=Call.Status.ANSWERED, number="+15551234567",
@@ -152,7 +192,7 @@ def test_agents_and_anonymous_visitors_cannot_see_the_board(client, agent_client
 
 
 def test_the_board_costs_the_same_queries_for_3_or_30_agents(supervisor_client, server,
-                                                             django_user_model):
+                                                             django_user_model, fake_ami):
     agent_group = Group.objects.get(name="Agent")
 
     def add_agents(first: int, count: int) -> None:
@@ -161,7 +201,7 @@ def test_the_board_costs_the_same_queries_for_3_or_30_agents(supervisor_client, 
             user.groups.add(agent_group)
             phone = Phone.objects.create(extension=str(2000 + n), name=f"Desk {n}",
                                          server=server, user=user)
-            register(phone.extension)
+            register(fake_ami, phone.extension)
             make_call(phone, status=Call.Status.ANSWERED if n % 2 else Call.Status.COMPLETED,
                       answered_at=timezone.now(), duration=None if n % 2 else 40,
                       ended_at=None if n % 2 else timezone.now())

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from conftest import browser_login
 from telephony.models import Phone
+from telephony.tests.fakes.ami import FakeAmiServer, registered_endpoint
 from telephony.tests.phone_helpers import add_contact, make_server
 from users.roles import AGENT, ROLES
 
@@ -89,3 +90,23 @@ def test_the_password_is_hidden_until_revealed_and_can_be_copied(page, django_us
     expect(secret).to_have_value(phone.secret)
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
+
+
+def test_it_shows_what_asterisk_reports_not_the_stale_row(agent_client, agent, server):
+    # Defect 5 of issue #12: the row said registered, Asterisk would not ring the phone.
+    Phone.objects.create(extension="1001", name="Bob desk", server=server, user=agent)
+    add_contact("1001", expires=int(time.time()) + 3600, user_agent="Zoiper rv2.10")
+    with FakeAmiServer() as ami:
+        server.ami_port, server.ami_username, server.ami_password = (ami.port, ami.username,
+                                                                     ami.secret)
+        server.save()
+        ami.endpoints = {"1001": registered_endpoint("1001", "Unreachable",
+                                                     user_agent="Zoiper rv2.10")}
+        unreachable = agent_client.get(URL).content.decode()
+        ami.endpoints = {"1001": registered_endpoint("1001", "Reachable")}
+        reachable = agent_client.get(URL).content.decode()
+
+    assert ">Cannot be reached<" in unreachable and ">Registered<" not in unreachable
+    assert "Asterisk cannot reach your phone right now" in unreachable
+    assert ">Registered<" in reachable and ">Reachable<" in reachable
+    assert 'id="registration-problem"' not in reachable

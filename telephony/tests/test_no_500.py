@@ -86,13 +86,14 @@ def test_the_originate_api_answers_a_wrong_body_with_json_400(agent_client, agen
                                                               fake_ami, content_type, body):
     csrf = agent_client.get(reverse("telephony:agent_panel")).cookies.get("csrftoken")
     headers = {"X-CSRFToken": csrf.value} if csrf else {}
+    before = fake_ami.connection_count  # the panel asked Asterisk for the registration
     response = agent_client.post(reverse("telephony:call_originate"), body,
                                  content_type=content_type, headers=headers)
     assert response.status_code == 400
     # A NUL in the number reaches the number's own check and gets its code.
     assert response.json()["code"] in ("invalid_json", "invalid_input", "invalid_number")
     assert not Call.objects.exists()
-    assert fake_ami.connection_count == 0
+    assert fake_ami.connection_count == before
 
 
 @pytest.mark.parametrize("path", [

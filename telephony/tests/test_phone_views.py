@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from telephony.asterisk.values import secret_generate
 from telephony.models import Phone, PsContact, PsEndpoint
+from telephony.tests.fakes.ami import FakeAmiServer, closed_port, registered_endpoint
 from telephony.tests.phone_helpers import add_contact, make_server, realtime_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -384,3 +385,60 @@ def test_a_caller_id_too_long_for_asterisks_column_is_refused(admin_client, serv
         server, caller_id_name="Customer Service Depart", caller_id_number="+14155550123"))
     assert ok.status_code == 302
     assert PsEndpoint.objects.get(id="2001").callerid == '"Customer Service Depart" <+14155550123>'
+
+
+# --- registration as Asterisk reports it (defect 5 of issue #12) ---------------------------
+
+@pytest.fixture
+def asterisk(server):
+    """The server's AMI is a fake Asterisk: what it reports is the registration shown."""
+    with FakeAmiServer() as ami:
+        server.ami_port, server.ami_username, server.ami_password = (ami.port, ami.username,
+                                                                     ami.secret)
+        server.save()
+        ami.endpoints = {}
+        yield ami
+
+
+def test_the_list_shows_what_asterisk_reports_in_one_action_per_page(admin_client, server,
+                                                                    asterisk):
+    for extension in ("3001", "3002", "3003"):
+        Phone.objects.create(extension=extension, name=f"Desk {extension}", server=server)
+        add_contact(extension, expires=int(time.time()) + 3600, suffix=extension)
+    # 3001 answers qualify, 3002 did not answer the last one, 3003's contact Asterisk dropped
+    # (its ps_contacts row is stale): only Asterisk knows.
+    asterisk.endpoints = {"3001": registered_endpoint("3001", "Reachable", port=5071),
+                          "3002": registered_endpoint("3002", "Unreachable", port=5072)}
+
+    page = admin_client.get(reverse("telephony:phone_list")).content.decode()
+
+    rows = {ext: page[page.index(f">{ext}<"):][:1500] for ext in ("3001", "3002", "3003")}
+    assert ">Registered<" in rows["3001"] and ">Reachable<" in rows["3001"]
+    assert "127.0.0.1:5071" in rows["3001"]
+    assert ">Cannot be reached<" in rows["3002"] and ">Registered<" not in rows["3002"]
+    assert "Asterisk cannot reach this phone right now" in rows["3002"]
+    assert ">Not registered<" in rows["3003"].split("</tr>")[0]
+    assert 'id="registration-problem"' not in page
+    assert len(asterisk.actions_named("PJSIPShowContacts")) == 1
+
+
+def test_the_detail_page_says_when_the_phone_cannot_be_reached(admin_client, server, asterisk):
+    phone = Phone.objects.create(extension="3002", name="Desk", server=server)
+    asterisk.endpoints = {"3002": registered_endpoint("3002", "Unreachable")}
+
+    page = admin_client.get(reverse("telephony:phone_detail", args=[phone.pk])).content.decode()
+
+    assert ">Cannot be reached<" in page and ">Registered<" not in page
+
+
+def test_without_asterisk_the_list_reads_ps_contacts_and_says_so(admin_client, server):
+    Phone.objects.create(extension="3001", name="Desk", server=server)
+    add_contact("3001", expires=int(time.time()) + 3600)
+    server.ami_port = closed_port()
+    server.save()
+
+    page = admin_client.get(reverse("telephony:phone_list")).content.decode()
+
+    assert ">Registered<" in page and "not checked with Asterisk" in page
+    assert 'id="registration-problem"' in page
+    assert "Asterisk could not be asked (pbx1: Cannot reach Asterisk AMI" in page

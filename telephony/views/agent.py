@@ -18,9 +18,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from telephony.models import Call, Phone
-from telephony.realtime.registration import Registration, registration_of
+from telephony.realtime.registration import Registration
 from telephony.services.calls import outbound_caller_id
 from telephony.services.campaigns import campaigns_of_agent
+from telephony.services.registration import registration_of_phone
 from telephony.views.calls import api_view
 from users.roles import AGENT, role_required
 
@@ -31,10 +32,21 @@ DIALPAD = (("1", ""), ("2", "ABC"), ("3", "DEF"), ("4", "GHI"), ("5", "JKL"), ("
 _ID_PLACEHOLDER = uuid.UUID(int=0)
 
 
-def phone_registration(phone: Phone | None) -> Registration | None:
-    if phone is None:
-        return None
-    return registration_of(phone.extension)
+REGISTRATION_TEXT = {
+    "unreachable": "Registered, but Asterisk cannot reach your phone right now (it did not "
+                   "answer Asterisk's last check): calls cannot ring it",
+    "not_registered": "Your softphone is not registered",
+}
+
+
+def registration_text(registration: Registration | None) -> str:
+    """The panel's registration line (the script shows the same text from the JSON)."""
+    if registration is None:
+        return ""
+    if registration.state in REGISTRATION_TEXT:
+        return REGISTRATION_TEXT[registration.state]
+    where = f", {registration.address}" if registration.address else ""
+    return f"Registered — {registration.user_agent or 'unknown softphone'}{where}"
 
 
 def transport_label(transport: str) -> str:
@@ -83,10 +95,14 @@ def _api_urls() -> dict[str, str]:
     }
 
 
-def _registration_json(registration: Registration | None) -> dict:
+def _registration_json(registration: Registration | None, problem: str) -> dict:
     if registration is None:
         return {"has_phone": False, "registered": False}
+    # `reachable` false with `registered` true: Asterisk would refuse to ring the phone now.
     return {"has_phone": True, "registered": registration.registered,
+            "reachable": registration.reachable, "state": registration.state,
+            "source": registration.source, "problem": problem,
+            "text": registration_text(registration),
             "user_agent": registration.user_agent, "address": registration.address}
 
 
@@ -95,10 +111,12 @@ def _registration_json(registration: Registration | None) -> dict:
 @never_cache  # the page carries the agent's SIP password (behind a reveal)
 def agent_panel(request: HttpRequest) -> HttpResponse:
     phone = Phone.objects.active_of(request.user)
-    registration = phone_registration(phone)
+    registration, problem = registration_of_phone(phone)
     return render(request, "telephony/agent/panel.html", {
         "phone": phone,
         "registration": registration,
+        "registration_text": registration_text(registration),
+        "registration_problem": problem,
         "transport": transport_label(phone.transport) if phone else "",
         "outbound_caller_id": outbound_caller_id(phone=phone) if phone else "",
         "campaigns": campaigns_of_agent(request.user).only("id", "name"),
@@ -113,7 +131,7 @@ def agent_registration(request: HttpRequest) -> JsonResponse:
     """The registration line, polled while the page is idle: a softphone set up by reading
     the page flips it to "Registered" without a reload."""
     phone = Phone.objects.active_of(request.user)
-    return JsonResponse(_registration_json(phone_registration(phone)))
+    return JsonResponse(_registration_json(*registration_of_phone(phone)))
 
 
 @api_view(methods=("GET",))

@@ -15,6 +15,7 @@ from users.roles import ADMIN, SUPERVISOR, role_required
 REFRESH_SECONDS = 3
 BADGES = {AgentState.ON_CALL: "success", AgentState.DIALING: "info",
           AgentState.AVAILABLE: "primary", AgentState.OFFLINE: "secondary",
+          AgentState.UNREACHABLE: "warning",
           AgentState.NO_PHONE: "secondary"}
 
 
@@ -39,6 +40,7 @@ def _row(row: AgentRow, now) -> dict:
 
 def _context(board) -> dict:
     return {"board": board, "counts": board.counts,
+            "registration_problem": board.registration_problem,
             "rows": [_row(row, board.now) for row in board.rows],
             "talk_today": duration_text(board.talk_seconds_today) or "0:00",
             "refresh_seconds": REFRESH_SECONDS}

@@ -5,16 +5,17 @@ from django.shortcuts import render
 from django.urls import path
 
 from telephony.models import Phone
-from telephony.realtime.registration import registration_of
+from telephony.services.registration import registration_of_phone
 from users.roles import AGENT, role_required
 
 
 @role_required(AGENT)
 def my_phone(request):
     phone = Phone.objects.active_of(request.user)
-    registration = registration_of(phone.extension) if phone else None
+    registration, problem = registration_of_phone(phone)
     return render(request, "telephony/my_phone.html",
-                  {"phone": phone, "registration": registration})
+                  {"phone": phone, "registration": registration,
+                   "registration_problem": problem})
 
 
 urlpatterns = [

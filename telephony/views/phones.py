@@ -13,7 +13,6 @@ from telephony.forms.phone_selection import ACTIONS
 from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
 from telephony.models import AsteriskServer, Phone
 from telephony.realtime.phones import realtime_rows_for
-from telephony.realtime.registration import registration_of, registration_status
 from telephony.services.phone_csv import CsvImportError, phone_csv_export, phone_csv_import
 from telephony.services.phones import (
     EDITABLE_FIELDS,
@@ -26,6 +25,7 @@ from telephony.services.phones import (
     phone_delete,
     phone_update,
 )
+from telephony.services.registration import registration_of_phone, registrations_of
 from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
 
@@ -87,11 +87,12 @@ def _filtered_phones(request):
 def phone_list(request):
     phones, filters = _filtered_phones(request)
     page = Paginator(phones, _page_size(request)).get_page(request.GET.get("page"))
-    # One ps_contacts query for the whole page, whatever its size.
-    registrations = registration_status(phone.extension for phone in page)
+    # One PJSIPShowContacts per server for the whole page, whatever its size.
+    registrations = registrations_of(page)
     return render(request, "telephony/phones/phone_list.html", {
         "page": page,
         "rows": [(phone, registrations[phone.extension]) for phone in page],
+        "registration_problem": registrations.problem,
         "filters": filters,
         "servers": AsteriskServer.objects.order_by("name").only("pk", "name"),
         "query_string": request.GET.urlencode(),
@@ -160,10 +161,12 @@ def phone_delete_view(request, pk):
 @admin_required
 def phone_detail(request, pk):
     phone = get_object_or_404(Phone.objects.select_related("server", "user"), pk=pk)
+    registration, problem = registration_of_phone(phone)
     return render(request, "telephony/phones/phone_detail.html", {
         "phone": phone,
         "rows": realtime_rows_for(phone.extension),
-        "registration": registration_of(phone.extension),
+        "registration": registration,
+        "registration_problem": problem,
     })
 
 

@@ -1,6 +1,8 @@
 """An in-process AMI server speaking the frames a real Asterisk 22 sends.
 
-Replies are copied from ../shared/asterisk/transcripts/ami_*.txt. Not in any transcript, so
+Replies are copied from ../shared/asterisk/transcripts/ami_*.txt and transcripts/ (PJSIPShowContacts
+and its "No Contacts found" error, DeviceStateList, PJSIPShowEndpoint's DeviceState and
+ActiveChannels, recorded with integration/ami_recorder.py). Not in any transcript, so
 written from Asterisk 22's source (main/manager.c, manager_bridges.c, cli.c, res_odbc.c) and
 checked against it: the BlindTransfer replies, the Hangup of a /regex/ (a list answer),
 Command outputs (shape as Asterisk 14+ sends them; `odbc show` and `module show` in the
@@ -66,15 +68,45 @@ ENDPOINT_1001 = [  # a shortened ami_originate_pjsip_1001.txt PJSIPShowEndpoint 
 ]
 
 
-def registered_endpoint(extension: str, status: str = "Reachable") -> list[dict[str, str]]:
+def registered_endpoint(extension: str, status: str = "Reachable", *,
+                        user_agent: str = "autodialer-sipp-phone", address: str = "127.0.0.1",
+                        port: int = 5070,
+                        device_state: str = "Not in use",
+                        active_channels: int = 0) -> list[dict[str, str]]:
     """PJSIPShowEndpoint events of an extension with one registered contact whose qualify
-    status is `status` (transcripts/ami_unreachable_contact.txt has the real, longer ones)."""
-    return [
-        {**event, "ObjectName": extension, "EndpointName": extension}
-        for event in ENDPOINT_1001[:3]
-    ] + [{"Event": "ContactStatusDetail", "AOR": extension,
-          "URI": f"sip:{extension}@127.0.0.1:5070", "Status": status,
-          "EndpointName": extension}]
+    status is `status` (transcripts/ami_unreachable_contact.txt and ami_endpoint_in_use.txt
+    have the real, longer ones: "In use" and ActiveChannels 1 during a call)."""
+    endpoint, auth, aor = ({**event, "ObjectName": extension, "EndpointName": extension}
+                           for event in ENDPOINT_1001[:3])
+    endpoint.update({"DeviceState": device_state, "ActiveChannels": str(active_channels)})
+    return [endpoint, auth, aor, {
+        "Event": "ContactStatusDetail", "AOR": extension,
+        "URI": f"sip:{extension}@{address}:{port}", "UserAgent": user_agent,
+        "RegExpire": "1796172136", "ViaAddress": f"{address}:{port}", "Status": status,
+        "EndpointName": extension}]
+
+
+def unregistered_endpoint(extension: str) -> list[dict[str, str]]:
+    """PJSIPShowEndpoint of an extension Asterisk knows with no contact (not registered)."""
+    return [{**event, "ObjectName": extension, "EndpointName": extension}
+            for event in ENDPOINT_1001[:3]]
+
+
+def contact_list(detail: dict[str, str]) -> dict[str, str]:
+    """The ContactList event PJSIPShowContacts sends for a contact, in the key order of
+    transcripts/ami_show_contacts.txt, from the ContactStatusDetail of the same contact."""
+    extension = detail.get("EndpointName", detail.get("AOR", ""))
+    address, _, port = detail.get("ViaAddress", "127.0.0.1:5070").partition(":")
+    return {
+        "Event": "ContactList", "ObjectType": "contact",
+        "ObjectName": f"{extension};@a53db8963862d975a49e1c39bb27d8fb", "ViaAddr": address,
+        "QualifyTimeout": "3.000000", "Qualify2xxOnly": "false", "CallId": "1-11460@127.0.0.1",
+        "RegServer": "", "PruneOnBoot": "no", "Path": "", "Endpoint": extension,
+        "ViaPort": port, "AuthenticateQualify": "no", "Uri": detail.get("URI", ""),
+        "QualifyFrequency": "60", "UserAgent": detail.get("UserAgent", ""),
+        "ExpirationTime": detail.get("RegExpire", "1796172067"), "OutboundProxy": "",
+        "Status": detail.get("Status", "Unknown"),
+        "RoundtripUsec": "896" if detail.get("Status") == "Reachable" else "N/A"}
 
 
 def bridge_state(bridge_id: str, members: int) -> dict[str, str]:
@@ -169,11 +201,18 @@ class FakeAmiServer:
         self.commands = dict(DEFAULT_COMMANDS)
         # Actions (lower case) the AMI user lacks the write permission for (manager.conf).
         self.forbidden_actions: set[str] = set()
+        # PJSIPShowEndpoint's events per endpoint; their ContactStatusDetail events are also
+        # the contacts PJSIPShowContacts lists (one Asterisk, one picture).
         self.endpoints: dict[str, list[dict[str, str]]] = {"1001": ENDPOINT_1001}
         # Outbound registrations: name -> Status, as PJSIPShowRegistrationsOutbound lists them
         # (transcripts/ami_outbound_registration.txt); modules ModuleLoad can reload.
         self.registrations: dict[str, str] = {}
         self.modules: set[str] = {"res_pjsip_outbound_registration.so", "res_pjsip.so"}
+        # DeviceStateList: device ("PJSIP/1001") -> state ("INUSE").
+        self.device_states: dict[str, str] = {}
+        # Actions (lower case) that are recorded and never answered, and after which the host
+        # freezes (black_hole turns on): "the Originate itself got no answer".
+        self.freeze_on_actions: set[str] = set()
         self.actions: list[dict[str, Any]] = []  # every message received, parsed
         self.raw_actions: list[bytes] = []  # ...and as it arrived, terminator included
         self.received_bytes = b""
@@ -299,6 +338,8 @@ class FakeAmiServer:
                     name = action.get("Action", "").lower()
                     if self.black_hole:
                         pass
+                    elif name in self.freeze_on_actions:
+                        self.black_hole = True
                     elif name in self.drop_on_actions:
                         writer.close()
                     else:
@@ -361,6 +402,17 @@ class FakeAmiServer:
                     ("Message", "Command output follows"), ("Output", output.split("\n")))
         elif name == "status":
             self._status(conn, action, respond, ids)
+        elif name == "pjsipshowcontacts":
+            self._list_reply(conn, respond, ids, [
+                contact_list(event) for events in self.endpoints.values() for event in events
+                if event.get("Event") == "ContactStatusDetail"],
+                "A listing of Contacts follows, presented as ContactList events",
+                "ContactListComplete", empty="No Contacts found")
+        elif name == "devicestatelist":
+            self._list_reply(conn, respond, ids, [
+                {"Event": "DeviceStateChange", "Device": device, "State": state}
+                for device, state in self.device_states.items()],
+                "Device State Changes will follow", "DeviceStateListComplete")
         elif name == "pjsipshowendpoint":
             events = self.endpoints.get(action.get("Endpoint", ""))
             if events is None:
@@ -409,6 +461,20 @@ class FakeAmiServer:
                    ("EventList", "Complete"), ("ListItems", str(len(self.registrations))),
                    ("Registered", str(registered)),
                    ("NotRegistered", str(len(self.registrations) - registered))])
+
+    def _list_reply(self, conn: _Conn, respond: Any, ids: list, events: list[dict[str, str]],
+                    message: str, complete: str, *, empty: str | None = None) -> None:
+        """A list action's answer as transcripts/ami_show_contacts.txt: the opening response,
+        one event each, the closing event with ListItems; or Error `empty` for none."""
+        if not events and empty:
+            respond("Error", ("Message", empty))
+            return
+        respond("Success", ("EventList", "start"), ("Message", message))
+        for event in events:
+            conn.send([("Event", event["Event"]), *ids,
+                       *[(k, v) for k, v in event.items() if k != "Event"]])
+        conn.send([("Event", complete), *ids, ("EventList", "Complete"),
+                   ("ListItems", str(len(events)))])
 
     def _status(self, conn: _Conn, action: dict[str, Any], respond: Any, ids: list) -> None:
         """Status as transcripts/ami_status_live_call.txt: one Status event per channel (newest
