@@ -9,13 +9,10 @@ from django import forms
 from django.utils.text import slugify
 
 from telephony.forms.common import preselect_only_server
+from telephony.forms.phones import CodecsField
 from telephony.models.carriers import Carrier
 from telephony.realtime.carriers import phones_registered_from
 
-# Codecs Asterisk 22 knows by these names (the `allow` list of ps_endpoints).
-CODECS = ("ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "speex16", "g726",
-          "g726aal2", "adpcm", "lpc10", "slin", "slin16", "siren7", "siren14", "g719", "h264",
-          "h263", "h263p", "vp8", "vp9", "t140")
 # SIP user parts: letters, digits and . _ - + (the model's sip_user_validator): no '@', ':' or
 # spaces (they would break the URI), no ';' or '^' (realtime values are split on ';' and '^XX'
 # is decoded, docs/asterisk-behaviour.md), none of the , & $ ( ) ' * = % ! ~ RFC 3261 allows,
@@ -24,6 +21,10 @@ _SIP_USER = re.compile(r"^[A-Za-z0-9._+-]*\Z")
 
 
 class CarrierForm(forms.ModelForm):
+    # The extensions' widget and list of known codecs (issue #15), cleaned to `ulaw,alaw`.
+    codecs = CodecsField(initial=["ulaw", "alaw"],
+                         help_text="Offered to the carrier in this order.")
+
     class Meta:
         model = Carrier
         fields = ("name", "slug", "server", "host", "port", "transport", "auth_mode", "username",
@@ -37,7 +38,6 @@ class CarrierForm(forms.ModelForm):
             "slug": "Leave empty to derive it from the name. The trunk's Asterisk id is "
                     "trunk-<slug>.",
             "register": "Send REGISTER to the carrier (needs a username and password).",
-            "codecs": "Comma-separated, in order of preference, e.g. ulaw,alaw,g722.",
             "number_format": "How the carrier wants numbers. Numbers dialled with +, without "
                              "+ (taken as country code and number) and, in national format, "
                              "starting with the national prefix all reach it this way.",
@@ -90,17 +90,6 @@ class CarrierForm(forms.ModelForm):
                 "A password cannot contain ';' or '^': Asterisk's realtime driver would cut or "
                 "decode it, and the carrier would reject the login.")
         return password
-
-    def clean_codecs(self) -> str:
-        codecs = [c.strip().lower() for c in (self.cleaned_data.get("codecs") or "").split(",")]
-        codecs = [c for c in codecs if c]
-        unknown = [c for c in codecs if c not in CODECS]
-        if not codecs:
-            raise forms.ValidationError("Name at least one codec, e.g. ulaw.")
-        if unknown:
-            raise forms.ValidationError(
-                f"Unknown codec(s): {', '.join(unknown)}. Known: {', '.join(CODECS)}.")
-        return ",".join(dict.fromkeys(codecs))
 
     def clean(self):
         cleaned = super().clean()

@@ -34,7 +34,7 @@ def reloads(fake_ami):
 def form(server, **overrides):
     data = dict(name="Acme", slug="acme", server=server.pk, host="sip.acme.example", port=5060,
                 transport="transport-udp", auth_mode="credentials", username="acmeuser",
-                password="s3cret-pw", register="on", codecs="ulaw,alaw",
+                password="s3cret-pw", register="on", codecs=["ulaw", "alaw"],
                 number_format="e164_plus", international_prefix="00", strip_digits=0,
                 qualify_frequency=60, max_channels=0, is_active="on", order=0)
     data.update(overrides)

@@ -87,6 +87,8 @@ def form_data(server, **overrides):
     data = {k: v for k, v in acme_values(server).items() if k != "server"}
     data["server"] = server.pk
     data.update(overrides)
+    if isinstance(data.get("codecs"), str):
+        data["codecs"] = data["codecs"].split(",")  # one checkbox each, as the page posts
     return {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
 
 
@@ -265,6 +267,16 @@ def test_a_credentials_carrier_on_the_phones_address_gets_no_warning(admin_clien
     assert not [m for m in response.context["messages"] if "Phones register" in str(m)]
 
 
+def test_codecs_are_the_extensions_checkboxes_kept_in_their_order(admin_client, acme, server):
+    page = admin_client.get(reverse("telephony:carrier_edit", args=[acme.pk])).content.decode()
+    assert 'name="codecs" value="g722"' in page and 'type="checkbox"' in page
+    assert 'value="ulaw"' in page and "checked" in page
+    response = admin_client.post(reverse("telephony:carrier_edit", args=[acme.pk]),
+                                 form_data(server, codecs="g722,ulaw", password=""))
+    assert response.status_code == 302
+    assert stored()["ps_endpoints"][0]["allow"] == "ulaw,g722"  # the list's order, as phones
+
+
 def test_editing_with_an_empty_password_keeps_it(admin_client, acme, server):
     response = admin_client.post(reverse("telephony:carrier_edit", args=[acme.pk]),
                                  form_data(server, password="", port=5062))
@@ -289,7 +301,8 @@ def test_unchecking_active_in_the_form_removes_the_rows(admin_client, acme, serv
     ({"username": "user@acme"}, "username", "no spaces, '@'"),
     ({"username": ""}, "username", "Required when"),
     ({"auth_mode": "ip", "register": True}, "register", "needs a username and password"),
-    ({"codecs": "ulaw,mp3"}, "codecs", "Unknown codec(s): mp3"),
+    ({"codecs": "ulaw,mp3"}, "codecs", "mp3 is not one of the available choices"),
+    ({"codecs": []}, "codecs", "This field is required"),
     ({"from_domain": "a" * 30 + ".example.com"}, "from_domain", "at most 40 characters"),
     ({"host": "h" * 70 + ".example.com"}, "host", "at most 80 characters"),
     ({"username": "u" * 41}, "username", "at most 40 characters"),

@@ -87,7 +87,7 @@ def test_the_carrier_receives_its_format_from_the_app_and_from_a_softphone(
 def carrier_form(pbx, registrar, **overrides):
     data = dict(name="Acme", slug="acme", server=pbx.server.pk, host=CARRIER_ADDRESS,
                 port=registrar.port, transport="transport-udp", auth_mode="credentials",
-                username="acmeuser", password="acme-pw-1", register="on", codecs="ulaw,alaw",
+                username="acmeuser", password="acme-pw-1", register="on", codecs=["ulaw", "alaw"],
                 number_format="e164_plus", international_prefix="00", strip_digits=0,
                 qualify_frequency=60, max_channels=0, is_active="on", order=0)
     data.update(overrides)
