@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from telephony.forms.phones import free_phones_queryset
 from users.models import User
 from users.roles import ROLES, primary_role
 from users.services import EDITABLE_FIELDS
@@ -16,6 +17,9 @@ class UserForm(forms.ModelForm):
                                 strip=False)
     password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput,
                                 required=False, strip=False)
+    extension = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="No extension",
+        help_text="An extension nobody has yet (Agents only). Add more under Extensions.")
 
     class Meta:
         model = User
@@ -24,6 +28,11 @@ class UserForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         creating = self.instance.pk is None
+        self.fields["extension"].queryset = free_phones_queryset(
+            keep_user=None if creating else self.instance)
+        if not creating:
+            self.fields["extension"].initial = (
+                self.fields["extension"].queryset.filter(user=self.instance).first())
         self.fields["password1"].required = creating
         self.fields["password2"].required = creating
         if not creating:
@@ -34,6 +43,8 @@ class UserForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("extension") and cleaned.get("role") != "Agent":
+            self.add_error("extension", "Only a user with the Agent role can have an extension.")
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 or p2:
             if p1 != p2:

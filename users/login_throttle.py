@@ -153,3 +153,17 @@ def login_failures_clear(*, username: str) -> int:
     """Lift a user's lockouts from every address (not a per-address cap across all names)."""
     deleted, _ = LoginFailure.objects.filter(username=username_key(username)).delete()
     return deleted
+
+
+def login_locked_usernames(usernames) -> set[str]:
+    """Which of `usernames` are locked out right now from some address, in ONE query (the
+    users list marks them). Returned as given, not as throttle keys."""
+    keys = {username_key(name): name for name in usernames}
+    if not keys:
+        return set()
+    locked = (LoginFailure.objects
+              .filter(username__in=list(keys), at__gte=timezone.now() - _window())
+              .values("username", "ip").annotate(failures=Count("id"))
+              .filter(failures__gte=settings.LOGIN_MAX_FAILURES)
+              .values_list("username", flat=True))
+    return {keys[key] for key in locked}

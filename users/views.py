@@ -3,12 +3,15 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
+from telephony.services.phones import PhoneError, phone_assign
+from telephony.views.service_errors import form_add_service_error
 from users.forms import LoginForm, UserForm
 from users.login_throttle import (
     client_ip,
@@ -17,6 +20,7 @@ from users.login_throttle import (
     login_attempt_succeeded,
     login_failures_clear,
     login_failures_of,
+    login_locked_usernames,
 )
 from users.models import User
 from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
@@ -95,7 +99,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @admin_required
 def user_list(request):
-    users = User.objects.prefetch_related("groups")
+    # The agent's active extension (at most one) comes in the same query as the user.
+    active = Q(phones__is_active=True)
+    users = User.objects.prefetch_related("groups").annotate(
+        extension=Max("phones__extension", filter=active),
+        extension_pk=Max("phones__pk", filter=active)).order_by("username")
     query = request.GET.get("q", "").strip()
     if query:
         users = users.filter(
@@ -108,7 +116,9 @@ def user_list(request):
     elif status == "inactive":
         users = users.filter(is_active=False)
     page = Paginator(users, 50).get_page(request.GET.get("page"))
-    return render(request, "users/user_list.html", {"page": page, "q": query, "status": status})
+    locked = login_locked_usernames(user.username for user in page)
+    return render(request, "users/user_list.html", {"page": page, "q": query, "status": status,
+                                                    "locked": locked})
 
 
 def _editable(request, pk) -> User:
@@ -125,9 +135,15 @@ def _editable(request, pk) -> User:
 def user_create_view(request):
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = user_create(**form.service_values())
-        messages.success(request, f"User {user.username} created.")
-        return redirect("users:list")
+        try:
+            with transaction.atomic():
+                user = user_create(**form.service_values())
+                phone_assign(user=user, phone=form.cleaned_data["extension"])
+        except PhoneError as exc:
+            form_add_service_error(form, exc)
+        else:
+            messages.success(request, f"User {user.username} created.")
+            return redirect("users:list")
     return render(request, "users/user_form.html", {"form": form, "title": "Add user"})
 
 
@@ -139,9 +155,15 @@ def user_edit(request, pk):
         if user == request.user and not form.cleaned_data["is_active"]:
             form.add_error("is_active", "You cannot deactivate your own account.")
         else:
-            user_update(user=user, **form.service_values())
-            messages.success(request, f"User {user.username} saved.")
-            return redirect("users:list")
+            try:
+                with transaction.atomic():
+                    user_update(user=user, **form.service_values())
+                    phone_assign(user=user, phone=form.cleaned_data["extension"])
+            except PhoneError as exc:
+                form_add_service_error(form, exc)
+            else:
+                messages.success(request, f"User {user.username} saved.")
+                return redirect("users:list")
     return render(request, "users/user_form.html",
                   {"form": form, "title": f"Edit user {user.username}", "edited": user,
                    "login_failures": login_failures_of(user.username),

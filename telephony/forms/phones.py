@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+from django.urls import reverse
 
 from telephony.asterisk.values import CODEC_CHOICES, MIN_TYPED_SECRET_LENGTH, secret_problem
 from telephony.forms.common import (
@@ -62,6 +64,21 @@ def agents_queryset():
     return User.objects.filter(groups__name=AGENT, is_active=True).order_by("username").distinct()
 
 
+def free_agents_queryset(*, keep: int | None = None):
+    """Agents without an active phone: the ones an extension can be given to. `keep` (the
+    phone's current agent) stays offered so an edit does not drop it."""
+    busy = Phone.objects.filter(is_active=True, user__isnull=False).values("user_id")
+    return agents_queryset().filter(~Q(pk__in=busy) | Q(pk=keep))
+
+
+def free_phones_queryset(*, keep_user: User | None = None):
+    """Extensions nobody has (for the user form), plus `keep_user`'s active one."""
+    free = Q(user__isnull=True)
+    if keep_user is not None and keep_user.pk:
+        free |= Q(user=keep_user, is_active=True)
+    return Phone.objects.filter(free).order_by("extension")
+
+
 class AgentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         full_name = obj.get_full_name()
@@ -95,7 +112,7 @@ class PhoneForm(forms.ModelForm):
 
     codecs = CodecsField()
     user = AgentChoiceField(queryset=agents_queryset(), required=False, label="Agent",
-                            help_text="Only users with the Agent role; one active phone each.")
+                            help_text="Only users with the Agent role and no active phone yet.")
     new_secret = forms.CharField(
         label="Secret (SIP password)", required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
@@ -115,7 +132,18 @@ class PhoneForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = agents_queryset()
+        user_field = self.fields["user"]
+        user_field.queryset = agents_queryset()
+        # Offered: agents without an active phone. Accepted: any agent, so an agent who has
+        # one gets the clear "already has active extension" below (and an inactive spare may
+        # still go to them), not "not one of the available choices".
+        user_field.choices = [("", user_field.empty_label)] + [
+            (agent.pk, user_field.label_from_instance(agent))
+            for agent in free_agents_queryset(keep=self.instance.user_id)]
+        # agent-picker.js adds a search box that asks this endpoint (300 agents is normal).
+        self.fields["user"].widget.attrs["data-agent-search"] = (
+            reverse("telephony:phone_agent_search")
+            + (f"?phone={self.instance.pk}" if self.instance.pk else ""))
         preselect_only_server(self.fields["server"])
         editing = self.instance.pk is not None
         self.fields["extension"] = extension_field(

@@ -209,3 +209,17 @@ def phone_bulk_delete(*, phones) -> int:
         for phone in phones:
             phone_delete(phone=phone)
     return len(phones)
+
+
+def phone_assign(*, user: User, phone: Phone | None) -> None:
+    """Make `phone` the user's extension (None: none): the user's other active extension is
+    released first, both through `phone_update`, in one transaction."""
+    with transaction.atomic():
+        for old in Phone.objects.filter(user=user, is_active=True).exclude(
+                pk=phone.pk if phone else None):
+            phone_update(phone=old, user=None)
+        if phone is not None and phone.user_id != user.pk:
+            if phone.user_id is not None:
+                raise PhoneError(f"Extension {phone.extension} already belongs to "
+                                 f"{phone.user.username}.", field="extension")
+            phone_update(phone=phone, user=user)

@@ -4,13 +4,19 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
 from autodialer.input import query_int
 from telephony.forms.phone_selection import ACTIONS
-from telephony.forms.phones import PhoneBulkForm, PhoneForm, PhoneImportForm
+from telephony.forms.phones import (
+    AgentChoiceField,
+    PhoneBulkForm,
+    PhoneForm,
+    PhoneImportForm,
+    free_agents_queryset,
+)
 from telephony.models import AsteriskServer, Phone
 from telephony.realtime.phones import realtime_rows_for
 from telephony.services.phone_csv import CsvImportError, phone_csv_export, phone_csv_import
@@ -229,7 +235,32 @@ def phone_export(request):
     return response
 
 
+AGENT_SEARCH_LIMIT = 50
+
+
+@admin_required
+def phone_agent_search(request):
+    """The extension form's agent picker: agents without an active phone whose username or
+    name holds ?q= (plus ?phone='s current agent), at most 50, as JSON."""
+    phone_pk = query_int(request, "phone", minimum=1)
+    keep = Phone.objects.filter(pk=phone_pk).values_list("user_id", flat=True).first() \
+        if phone_pk else None
+    agents = free_agents_queryset(keep=keep)
+    q = request.GET.get("q", "").strip()[:150]
+    if q:
+        agents = agents.filter(Q(username__icontains=q) | Q(first_name__icontains=q)
+                               | Q(last_name__icontains=q))
+    label = AgentChoiceField(queryset=agents).label_from_instance
+    found = list(agents[:AGENT_SEARCH_LIMIT + 1])
+    return JsonResponse({
+        "agents": [{"id": agent.pk, "label": label(agent)} for agent in
+                   found[:AGENT_SEARCH_LIMIT]],
+        "more": len(found) > AGENT_SEARCH_LIMIT,
+    })
+
+
 urlpatterns = [
+    path("extensions/agents/", phone_agent_search, name="phone_agent_search"),
     path("extensions/", phone_list, name="phone_list"),
     path("extensions/add/", phone_create_view, name="phone_create"),
     path("extensions/bulk/", phone_bulk_create_view, name="phone_bulk_create"),
