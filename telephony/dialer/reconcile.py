@@ -3,7 +3,8 @@
 ARI `GET /channels` lists every channel; ours are the ones whose id is an open attempt's or a
 live session's id. An open attempt Asterisk no longer has ended while nobody listened (or was
 never dialled: the worker stopped between writing the row and the originate): it is closed
-with an honest outcome, its lead is told that outcome and its agent goes to wrap-up. A live
+with an honest outcome (one it still has that answered unheard is given to the safe-harbor
+sweep, see below), its lead is told that outcome and its agent goes to wrap-up. A live
 session whose phone leg is gone is ended. Rows Asterisk still has are left alone: their events
 will come. run_dialer runs it after every connect of the event stream and every
 RECONCILE_SECONDS, since an attempt younger than IN_FLIGHT is passed over at the first one.
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient
+from telephony.dialer.events import GRACE
 from telephony.dialer.sessions import session_transition
 from telephony.dialer.worker import LEAD_OUTCOMES, lead_outcome
 from telephony.models import AgentSession, AsteriskServer, DialAttempt
@@ -30,6 +32,7 @@ IN_FLIGHT = timedelta(seconds=10)
 @dataclass
 class Reconciled:
     attempts_closed: int = 0
+    answered_unheard: int = 0
     sessions_ended: int = 0
     still_live: int = 0
 
@@ -38,13 +41,25 @@ def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
                      now: datetime | None = None) -> Reconciled:
     """Raises AriError when Asterisk cannot be asked: then nothing is changed."""
     now = now or timezone.now()
-    present = {channel.get("id") for channel in ari.channels()}
+    present = {channel.get("id"): channel.get("state") for channel in ari.channels()}
     result = Reconciled()
     attempts = DialAttempt.objects.open().filter(server_id=server.pk, ended_at__isnull=True,
                                                  created_at__lt=now - IN_FLIGHT)
-    for attempt_id, status in attempts.values_list("pk", "status"):
+    for attempt_id, status, created_at in attempts.values_list("pk", "status", "created_at"):
         if str(attempt_id) in present:
             result.still_live += 1
+            if present[str(attempt_id)] == "Up" and status in (Status.DIALING,
+                                                                 Status.RINGING):
+                # It answered while nobody listened (its StasisStart was lost): the customer
+                # sits in silence in our application. When is unknown, so past the 2 s grace:
+                # answered now and at once due for the safe-harbor message and hang-up
+                # (waiting_expire), counted as abandoned. Seen on the real Asterisk after a
+                # kill -9 of the worker.
+                DialAttempt.objects.open().filter(pk=attempt_id, status=status).update(
+                    status=Status.ANSWERED, answered_at=now - GRACE,
+                    ring_seconds=max((now - GRACE - created_at).total_seconds(), 0.0),
+                    error="Answered while the dialer was not listening")
+                result.answered_unheard += 1
             continue
         with transaction.atomic():
             attempt = DialAttempt.objects.select_for_update().get(pk=attempt_id)

@@ -176,3 +176,28 @@ def test_leads_a_dead_worker_claimed_but_never_dialled_are_given_back(setup, set
         {(Lead.State.NEW, "")}
     dialled = Lead.objects.filter(pk__in=DialAttempt.objects.values("lead_id"))
     assert set(dialled.values_list("state", flat=True)) == {Lead.State.IN_PROGRESS}
+
+
+def test_a_customer_who_answered_while_no_worker_listened_gets_the_safe_harbor_message(setup):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from telephony.dialer.events import waiting_expire
+    from telephony.dialer.reconcile import dialer_reconcile
+
+    line, campaign, leads, sessions, trunk = setup
+    tick(line)
+    unheard = DialAttempt.objects.order_by("lead_id").first()
+    line.fake.channels[str(unheard.pk)]["state"] = "Up"  # answered; its StasisStart was lost
+    DialAttempt.objects.filter(pk=unheard.pk).update(
+        created_at=timezone.now() - timedelta(minutes=1))
+
+    result = dialer_reconcile(line.server, line.client)
+
+    assert result.answered_unheard == 1
+    unheard.refresh_from_db()
+    assert unheard.status == DialAttempt.Status.ANSWERED and unheard.answered_at is not None
+    assert waiting_expire(line.server, line.client) == 1  # due at once: past the 2 s grace
+    unheard.refresh_from_db()
+    assert unheard.status == DialAttempt.Status.ABANDONED and unheard.abandoned

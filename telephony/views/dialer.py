@@ -3,13 +3,18 @@ numbers for supervisors."""
 
 from __future__ import annotations
 
+import json
+import time
+
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from telephony.dialer.screen import session_screen
 from telephony.dialer.sessions import (
     SessionError,
     agent_session_pause,
@@ -20,6 +25,7 @@ from telephony.dialer.sessions import (
 from telephony.forms.dialer import PauseForm, SessionStartForm
 from telephony.models import AgentSession, Campaign
 from telephony.services.dialer_live import campaign_live
+from telephony.views.calls import api_view
 from users.roles import ADMIN, AGENT, SUPERVISOR, role_required
 
 
@@ -33,7 +39,46 @@ def _live_session(user) -> AgentSession | None:
 def agent_dialer(request: HttpRequest) -> HttpResponse:
     return render(request, "telephony/dialer/agent_session.html", {
         "session": _live_session(request.user), "start_form": SessionStartForm(),
-        "pause_form": PauseForm()})
+        "pause_form": PauseForm(), "screen": session_screen(request.user)})
+
+
+@api_view(methods=("GET",))
+def agent_dialer_state(request: HttpRequest) -> JsonResponse:
+    """The agent's session and customer as JSON (what each pushed event carries)."""
+    return JsonResponse(session_screen(request.user))
+
+
+def _screen_events(user, *, seconds: float, interval: float):
+    """Server-sent events: one `screen` event now and one on every change, a comment line
+    as a heartbeat, for `seconds`; then the stream ends and EventSource reconnects (after
+    `retry` ms), so one stream never holds a worker for long."""
+    yield f"retry: {settings.DIALER_PUSH_RETRY_MS}\n\n"
+    # No connection clean-up here: the handler's request_finished, sent when the server
+    # closes the streamed response, closes this request's database connection as usual.
+    last, deadline, beat = None, time.monotonic() + seconds, time.monotonic()
+    while time.monotonic() < deadline:
+        screen = session_screen(user)
+        if screen["version"] != last:
+            last = screen["version"]
+            yield f"event: screen\ndata: {json.dumps(screen)}\n\n"
+            beat = time.monotonic()
+        elif time.monotonic() - beat > 10:
+            yield ": still here\n\n"
+            beat = time.monotonic()
+        time.sleep(interval)
+
+
+@api_view(methods=("GET",))
+def agent_dialer_events(request: HttpRequest) -> HttpResponse:
+    """The session page's push channel (text/event-stream). The dialer worker writes the
+    session row when a customer is connected; this stream reads it every
+    DIALER_PUSH_INTERVAL_MS and sends it the moment it changed."""
+    response = StreamingHttpResponse(
+        _screen_events(request.user, seconds=settings.DIALER_PUSH_STREAM_SECONDS,
+                       interval=settings.DIALER_PUSH_INTERVAL_MS / 1000),
+        content_type="text/event-stream")
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
 
 
 @role_required(AGENT)  # the role first: anonymous visitors go to login, whatever the method
@@ -80,6 +125,8 @@ def campaign_dialer_live(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("agent/dialer/", agent_dialer, name="agent_dialer"),
+    path("agent/dialer/state/", agent_dialer_state, name="agent_dialer_state"),
+    path("agent/dialer/events/", agent_dialer_events, name="agent_dialer_events"),
     *[path(f"agent/dialer/{action}/", agent_dialer_action, {"action": action},
            name=f"agent_dialer_{action}") for action in ("start", "pause", "ready", "stop")],
     path("campaigns/<int:pk>/dialer/", campaign_dialer_live, name="campaign_dialer_live"),

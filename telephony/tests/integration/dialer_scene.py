@@ -108,6 +108,17 @@ class AriObserver:
     def _at(event: dict) -> datetime.datetime:
         return datetime.datetime.fromisoformat(event["timestamp"].replace("+0000", "+00:00"))
 
+    def answered_at(self, channel_ids: set[str]) -> dict[str, datetime.datetime]:
+        """When each channel answered (its state change to Up), by Asterisk's clock."""
+        found: dict[str, datetime.datetime] = {}
+        for event in list(self.events):
+            channel = (event.get("channel") or {}).get("id")
+            if (channel in channel_ids and channel not in found
+                    and event["type"] == "ChannelStateChange"
+                    and event["channel"]["state"] == "Up"):
+                found[channel] = self._at(event)
+        return found
+
     def answer_to_bridge_ms(self, channel_ids: set[str]) -> dict[str, float]:
         """For each customer channel: ms from its answer (state Up) to its entering an
         agent's bridge, both as Asterisk stamped them."""
