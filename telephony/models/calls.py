@@ -23,6 +23,7 @@ class Call(models.Model):
     class Direction(models.TextChoices):
         OUTBOUND = "outbound", "Outbound"
         INBOUND = "inbound", "Inbound"
+        INTERNAL = "internal", "Internal"  # between two of our extensions
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
@@ -42,6 +43,10 @@ class Call(models.Model):
                                  default=Direction.OUTBOUND)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
+    # The app did not start this call: the event listener saw it on one of our extensions (a
+    # softphone dialling, a carrier or a colleague calling it) and follows its leg on that
+    # phone. One row per extension of ours in the call (services/call_events.py).
+    observed = models.BooleanField(default=False)
     channel = models.CharField(max_length=128, blank=True)
     peer_channel = models.CharField(max_length=128, blank=True)
     uniqueid = models.CharField(max_length=64, blank=True, db_index=True)

@@ -18,6 +18,15 @@ channel, uniqueid and linkedid. Every later event of that leg carries its Unique
 leg, created by Dial() from it, carries the same Linkedid. Today the originated leg is the
 agent's phone and the dialled leg the customer's number; the dialer will originate the customer
 first, so the code names the legs by how they came to be, not by who is on them.
+
+Calls the app did not start (a softphone dialling, a carrier or a colleague calling one of our
+extensions) are followed too, as `observed` rows: one per extension of ours in the call, each
+following that phone's own leg by its Uniqueid (`_observe`). A phone's INVITE creates its
+channel in state Ring (4) with the number dialled as Exten, while a channel Asterisk
+originates starts Down (0); a phone being called is the DestChannel of a DialBegin that has a
+calling channel, while Originate's own dial has none (transcripts/
+ami_softphone_dials_carrier.txt, ami_softphone_dials_extension.txt). So the agent panel, the
+live board and the "one live call" rule see every call the phone is on.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from telephony.models import AsteriskServer, Call
+from telephony.models import AsteriskServer, Call, Phone
 
 CALL_ID_VARIABLE = "AUTODIALER_CALL_ID"
 # The two legs of a call: the channel our Originate created, and the one Dial() created from it.
@@ -141,7 +150,9 @@ def handle_event(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     if not event_wanted(event):
         return None
     with transaction.atomic():
-        return _HANDLERS[event["Event"]](server, event)
+        call = _HANDLERS[event["Event"]](server, event)
+        observed = _observe(server, event)
+    return call or observed
 
 
 # --- finding the call ---
@@ -156,7 +167,8 @@ def _by_id(server: AsteriskServer, value: str) -> Call | None:
         call_id = uuid.UUID(value.strip())
     except (ValueError, AttributeError):
         return None
-    return Call.objects.select_for_update().filter(pk=call_id, server=server).first()
+    return Call.objects.select_for_update().filter(pk=call_id, server=server,
+                                                   observed=False).first()
 
 
 def _by_leg(server: AsteriskServer, event: dict[str, Any],
@@ -168,7 +180,7 @@ def _by_leg(server: AsteriskServer, event: dict[str, Any],
         match |= Q(uniqueid=value) | Q(linkedid=value)
     if not match:
         return None, ""
-    call = (Call.objects.select_for_update().filter(match, server=server)
+    call = (Call.objects.select_for_update().filter(match, server=server, observed=False)
             .order_by("-created_at").first())
     if call is None:
         return None, ""
@@ -340,16 +352,7 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     cause = _cause(event)
     cause_text = _text(event, "Cause-txt")
     if leg == ORIGINATED:
-        if call.answered_at or call.status == Status.ANSWERED:
-            status = Status.COMPLETED
-        elif cause in _BUSY_CAUSES:
-            status = Status.BUSY
-        elif cause in _NO_ANSWER_CAUSES:
-            status = Status.NO_ANSWER
-        elif cause is None or cause in _CLEARING_CAUSES:
-            status = Status.CANCELLED
-        else:
-            status = Status.FAILED
+        status = _ended_status(call, cause)
         # Outside numbers are E.164 ('+'); an extension's cause 3 is about a phone instead.
         error = (CARRIER_UNREACHABLE if cause == NO_ROUTE_CAUSE and call.number.startswith("+")
                  else "")
@@ -371,6 +374,117 @@ def _hangup(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
     status = (Status.BUSY if cause in _BUSY_CAUSES else
               Status.NO_ANSWER if cause in _NO_ANSWER_CAUSES else Status.FAILED)
     return _save(call, call_finish(call, status, cause=cause, cause_text=cause_text))
+
+
+def _ended_status(call: Call, cause: int | None) -> str:
+    """How a call ends when its own leg hangs up with `cause`."""
+    if call.answered_at or call.status == Status.ANSWERED:
+        return Status.COMPLETED
+    if cause in _BUSY_CAUSES:
+        return Status.BUSY
+    if cause in _NO_ANSWER_CAUSES:
+        return Status.NO_ANSWER
+    if cause is None or cause in _CLEARING_CAUSES:
+        return Status.CANCELLED
+    return Status.FAILED
+
+
+# --- calls the app did not start (observed rows) ---
+_RING = "4"  # ChannelState of a channel a phone's INVITE created
+
+
+def _our_phone(server: AsteriskServer, channel: str) -> Phone | None:
+    """The active extension of this server whose channel `channel` is (PJSIP/7101-0000002a)."""
+    if not channel.startswith("PJSIP/") or "-" not in channel:
+        return None
+    extension = channel[len("PJSIP/"):].rsplit("-", 1)[0]
+    if not extension.isdigit():
+        return None  # trunks are PJSIP/trunk-<slug>-...
+    return (Phone.objects.filter(server=server, extension=extension, is_active=True)
+            .select_related("user").first())
+
+
+def _owned(server: AsteriskServer, uniqueid: str) -> bool:
+    """Does a row already follow this leg (an app call, or an observed one)?"""
+    return Call.objects.filter(server=server, uniqueid=uniqueid).exists()
+
+
+def _observed(server: AsteriskServer, uniqueid: str) -> Call | None:
+    if not uniqueid:
+        return None
+    return (Call.objects.select_for_update()
+            .filter(server=server, observed=True, uniqueid=uniqueid).first())
+
+
+def _start_observed(server: AsteriskServer, phone: Phone, *, channel: str, uniqueid: str,
+                    linkedid: str, number: str, direction: str, peer: str = "") -> Call:
+    return Call.objects.create(
+        user=phone.user, phone=phone, server=server, number=number[:24], direction=direction,
+        status=Status.RINGING, observed=True, channel=channel[:128], peer_channel=peer[:128],
+        uniqueid=uniqueid[:64], linkedid=(linkedid or uniqueid)[:64])
+
+
+def _observe(server: AsteriskServer, event: dict[str, Any]) -> Call | None:
+    """Start or move the observed row this event is about; return it (None: not one)."""
+    name = event.get("Event")
+    uid = _text(event, "Uniqueid")
+    if name == "Newchannel":
+        # A phone of ours dialling: its INVITE made this channel, in state Ring.
+        if _text(event, "ChannelState") != _RING or not uid or _owned(server, uid):
+            return None
+        phone = _our_phone(server, _text(event, "Channel"))
+        if phone is None:
+            return None
+        number = _text(event, "Exten")
+        internal = number.isdigit() and Phone.objects.filter(
+            server=server, extension=number, is_active=True).exists()
+        return _start_observed(server, phone, channel=_text(event, "Channel"), uniqueid=uid,
+                               linkedid=_text(event, "Linkedid"), number=number,
+                               direction=Call.Direction.INTERNAL if internal
+                               else Call.Direction.OUTBOUND)
+    if name == "DialBegin":
+        caller = _observed(server, uid)
+        if caller is not None and caller.is_live:
+            _save(caller, _fill(caller, peer_channel=_text(event, "DestChannel")))
+        dest_uid = _text(event, "DestUniqueid")
+        if not uid or not dest_uid or _owned(server, dest_uid):
+            return caller  # Originate's own dial has no calling channel: an app call
+        phone = _our_phone(server, _text(event, "DestChannel"))
+        if phone is None:
+            return caller
+        from_ours = _our_phone(server, _text(event, "Channel")) is not None
+        return _start_observed(
+            server, phone, channel=_text(event, "DestChannel"), uniqueid=dest_uid,
+            linkedid=_text(event, "DestLinkedid") or _text(event, "Linkedid"),
+            number=_text(event, "CallerIDNum") or _text(event, "Exten"),
+            direction=Call.Direction.INTERNAL if from_ours else Call.Direction.INBOUND,
+            peer=_text(event, "Channel"))
+    if name == "DialEnd":
+        if _text(event, "DialStatus") != "ANSWER":
+            return None  # the leg's Hangup (with its cause) ends the row
+        changed = None
+        for leg_uid in (uid, _text(event, "DestUniqueid")):
+            call = _observed(server, leg_uid)
+            if call is not None and call.is_live:
+                changed = _save(call, call_advance(call, Status.ANSWERED))
+        return changed
+    if name == "BridgeEnter":
+        call = _observed(server, uid)
+        if call is None or not call.is_live:
+            return call
+        try:
+            members = int(_text(event, "BridgeNumChannels") or 0)
+        except ValueError:
+            members = 0
+        return _save(call, call_advance(call, Status.ANSWERED)) if members >= 2 else call
+    if name == "Hangup":
+        call = _observed(server, uid)
+        if call is None:
+            return None
+        cause = _cause(event)
+        return _save(call, call_finish(call, _ended_status(call, cause), cause=cause,
+                                       cause_text=_text(event, "Cause-txt")))
+    return None
 
 
 _HANDLERS: dict[str, Callable[[AsteriskServer, dict[str, Any]], Call | None]] = {

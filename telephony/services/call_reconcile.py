@@ -52,6 +52,8 @@ def calls_reconcile(*, server: AsteriskServer, channels: list[dict[str, Any]]) -
     """Apply Asterisk's channel list (Status events) to the server's live calls; returns how
     many calls changed."""
     legs = {call_id: channel for channel in channels if (call_id := _call_id(channel))}
+    # Observed rows (calls the app did not start) follow their phone's leg by Uniqueid.
+    by_uniqueid = {channel.get("Uniqueid"): channel for channel in channels}
     by_bridge: dict[str, list[dict[str, Any]]] = {}
     for channel in channels:
         if channel.get("BridgeID"):
@@ -60,7 +62,7 @@ def calls_reconcile(*, server: AsteriskServer, channels: list[dict[str, Any]]) -
     with transaction.atomic():
         for call in Call.objects.select_for_update().filter(server=server,
                                                             status__in=Call.LIVE_STATUSES):
-            leg = legs.get(call.id)
+            leg = by_uniqueid.get(call.uniqueid) if call.observed else legs.get(call.id)
             if leg is None:
                 if not call.uniqueid:
                     continue  # never reported on: the stale sweep decides

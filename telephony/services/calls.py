@@ -230,7 +230,8 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
             raise CallRejected("call_in_progress", "You already have a call in progress.", 409)
         call = Call.objects.create(user=user, phone=phone, server=phone.server,
                                    campaign=campaign, lead=lead, number=exten,
-                                   direction=Call.Direction.OUTBOUND, status=Call.Status.QUEUED)
+                                   direction=Call.Direction.INTERNAL if exten.isdigit()
+                                   else Call.Direction.OUTBOUND, status=Call.Status.QUEUED)
     client = AmiClient(ami_config_for(phone.server))
     refusal = None
     try:
@@ -264,6 +265,10 @@ def _originate(*, user: Any, number: object, campaign_id: object) -> dict[str, s
 PHONE_UNREACHABLE = ("Asterisk cannot reach your phone right now: it did not answer Asterisk's "
                      "last check. Make sure your softphone is running and online; Asterisk "
                      "checks it again within a minute.")
+PHONE_BUSY = ("Your phone is already on a call (Asterisk reports it in use): finish that call "
+              "before placing another.")
+# PJSIPShowEndpoint's DeviceState texts (ast_devstate_str) of a phone that is on a call.
+BUSY_DEVICE_STATES = frozenset({"In use", "Busy", "Ringing", "Ring+Inuse", "On Hold"})
 PHONE_NOT_REGISTERED = ("Your softphone is not registered with Asterisk: sign it in with the "
                         "settings on the My phone page, then call again.")
 
@@ -288,7 +293,20 @@ def _phone_refusal(client: AmiClient, phone: Phone) -> tuple[str, str] | None:
         return "phone_not_registered", PHONE_NOT_REGISTERED
     if all(c.get("Status") in UNREACHABLE_STATUSES for c in contacts):
         return "phone_unreachable", PHONE_UNREACHABLE
+    endpoint = next((d for d in details if d.get("Event") == "EndpointDetail"), {})
+    # A call the app did not see (the listener was away) still shows here: ringing the phone
+    # again would be call waiting on a busy agent (transcripts/ami_endpoint_in_use.txt).
+    if endpoint.get("DeviceState") in BUSY_DEVICE_STATES or _count(
+            endpoint.get("ActiveChannels")) > 0:
+        return "phone_busy", PHONE_BUSY
     return None
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 def calls_expire_stale(*, user: Any = None) -> int:

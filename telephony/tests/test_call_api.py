@@ -561,7 +561,8 @@ def test_current_shows_the_live_call_with_its_state(agent_client, agent_phone, f
     assert body["is_live"] and body["can_hangup"] and body["can_transfer"]
     assert body["campaign"] == "Spring"
     assert body["answered_at"] is not None and body["ended_at"] is None
-    assert set(body) == {"call_id", "number", "status", "status_label", "is_live", "created_at",
+    assert set(body) == {"call_id", "number", "status", "status_label", "is_live", "direction",
+                         "observed", "created_at",
                          "answered_at", "ended_at", "duration", "hangup_cause",
                          "hangup_cause_text", "transferred_to", "transfer_result", "error",
                          "campaign", "can_hangup", "can_transfer"}

@@ -101,6 +101,9 @@ def call_json(call: Call) -> dict[str, Any]:
         "status": call.status,
         "status_label": call.get_status_display(),
         "is_live": call.is_live,
+        "direction": call.direction,
+        # Not started by the app: dialled on the phone, or a call to it (carrier, colleague).
+        "observed": call.observed,
         "created_at": _iso(call.created_at),
         "answered_at": _iso(call.answered_at),
         "ended_at": _iso(call.ended_at),

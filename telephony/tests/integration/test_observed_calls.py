@@ -1,0 +1,90 @@
+"""Defect 8 of issue #12 on a real Asterisk: calls the app did not start were invisible to it.
+A sipp softphone dials through the agents context by itself; the listener logs the call with
+its direction and states, the agent panel shows it, and a click-to-call to that busy agent is
+refused instead of ringing the phone a second time."""
+
+import pytest
+from django.urls import reverse
+
+from telephony.models import Call
+from telephony.tests.integration.harness import CARRIER_ADDRESS
+from telephony.tests.integration.scenes import (
+    agent_with_phone,
+    api,
+    carrier_on,
+    scaffold,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def observed(**filters):
+    return Call.objects.filter(observed=True, **filters).first()
+
+
+def test_a_call_dialled_on_the_softphone_is_logged_shown_and_blocks_a_second_call(
+        pbx, events_worker, django_user_model):
+    client, phone = agent_with_phone(pbx, django_user_model, username="bob", extension="7101")
+    carrier = pbx.sipp_uas("carrier_answer", address=CARRIER_ADDRESS)
+    carrier_on(pbx, carrier)
+    scaffold()
+    assert pbx.register("7101", phone.secret).returncode == 0
+
+    softphone = pbx.dial("7101", phone.secret, "+15551234567", talk_ms=6000)
+
+    call = wait_for(lambda: observed(status="answered"), what="the call logged as answered")
+    assert call.direction == "outbound" and call.number == "+15551234567"
+    assert call.user.username == "bob" and call.channel.startswith("PJSIP/7101-")
+    assert call.peer_channel.startswith("PJSIP/trunk-acme-")
+    current = client.get(reverse("telephony:call_current")).json()["call"]
+    assert current["call_id"] == str(call.pk) and current["status"] == "answered"
+    assert current["observed"] is True and current["direction"] == "outbound"
+    board = supervisor_board(django_user_model)
+    assert 'data-agent="bob" data-state="on_call"' in board
+
+    status, body = api(client, "call_originate", {"phone_number": "+15559876543"})
+
+    assert status == 409 and body["code"] == "call_in_progress", body
+    assert "already have a call in progress" in body["error"]
+    assert not Call.objects.filter(observed=False, status__in=Call.LIVE_STATUSES).exists()
+
+    assert softphone.wait(20) == 0, softphone.messages()[-2000:]
+    wait_for(lambda: observed(status="completed"), what="the call completed")
+    call.refresh_from_db()
+    assert call.answered_at and call.ended_at and call.hangup_cause == 16
+
+
+def test_a_call_between_two_extensions_logs_both_agents_internal(pbx, events_worker,
+                                                                 django_user_model):
+    _client, bob = agent_with_phone(pbx, django_user_model, username="bob", extension="7101")
+    carol_client, carol = agent_with_phone(pbx, django_user_model, username="carol",
+                                           extension="7102")
+    scaffold()
+    assert pbx.register("7101", bob.secret).returncode == 0
+    pbx.phone("7102", carol.secret)
+
+    softphone = pbx.dial("7101", bob.secret, "7102", talk_ms=4000)
+
+    wait_for(lambda: Call.objects.filter(observed=True, status="answered").count() == 2,
+             what="both legs answered")
+    rows = {c.phone.extension: c for c in Call.objects.filter(observed=True)}
+    assert rows["7101"].direction == rows["7102"].direction == "internal"
+    assert rows["7101"].number == "7102" and rows["7102"].number == "7101"
+    # Carol is busy too: her click-to-call is refused.
+    status, body = api(carol_client, "call_originate", {"phone_number": "+15559876543"})
+    assert status == 409 and body["code"] == "call_in_progress", body
+    assert softphone.wait(20) == 0
+    wait_for(lambda: set(Call.objects.values_list("status", flat=True)) == {"completed"},
+             what="both rows completed")
+
+
+def supervisor_board(django_user_model) -> str:
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    supervisor = django_user_model.objects.create_user("sue", password="pw-sue")
+    supervisor.groups.add(Group.objects.get(name="Supervisor"))
+    client = Client()
+    client.force_login(supervisor)
+    return client.get(reverse("telephony:live_board_fragment")).content.decode()
