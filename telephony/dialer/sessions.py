@@ -131,6 +131,32 @@ def agent_session_ready(*, session: AgentSession) -> AgentSession:
     return session
 
 
+def wrapups_expire(*, now: datetime | None = None) -> int:
+    """Agents in wrap-up longer than their campaign's limit (`wrapup_seconds`, 0 = none) are
+    made ready, as if they had pressed Ready: the dialer may give them the next customer. The
+    attempt is sealed with its wrap-up time. Returns how many."""
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    due = []
+    candidates = (AgentSession.objects.filter(state=State.WRAP_UP, ended_at__isnull=True,
+                                              campaign__wrapup_seconds__gt=0)
+                  .values_list("pk", "state_since", "campaign__wrapup_seconds"))
+    for pk, since, limit in candidates:
+        if since <= now - timedelta(seconds=limit):
+            due.append(pk)
+    for pk in due:
+        with transaction.atomic():
+            session = AgentSession.objects.select_for_update().get(pk=pk)
+            if session.state != State.WRAP_UP or session.ended_at is not None:
+                continue  # the agent acted first
+            if session.attempt_id:
+                attempt_seal(attempt_id=session.attempt_id, wrap_since=session.state_since,
+                             at=now)
+            session_transition(session, State.READY, at=now, reason="wrap-up limit")
+    return len(due)
+
+
 def agent_session_stop(*, session: AgentSession, ari: AriClient | None = None) -> None:
     """Hang up the agent's phone leg; its ChannelDestroyed ends the session. If Asterisk no
     longer has the channel, end the session here."""

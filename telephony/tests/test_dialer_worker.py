@@ -201,3 +201,34 @@ def test_a_customer_who_answered_while_no_worker_listened_gets_the_safe_harbor_m
     assert waiting_expire(line.server, line.client) == 1  # due at once: past the 2 s grace
     unheard.refresh_from_db()
     assert unheard.status == DialAttempt.Status.ABANDONED and unheard.abandoned
+
+
+def test_an_agent_past_the_wrap_up_limit_is_made_ready_and_the_attempt_sealed(setup):
+    from datetime import timedelta
+
+    from telephony.dialer.sessions import wrapups_expire
+
+    line, campaign, leads, sessions, trunk = setup
+    campaign.wrapup_seconds = 30
+    campaign.save()
+    tick(line)
+    talking = DialAttempt.objects.order_by("lead_id").first()
+    line.fake.answer(str(talking.pk))
+    line.deliver()
+    line.fake.remote_hangup(str(talking.pk), cause=16, cause_txt="Normal Clearing")
+    line.deliver()
+    agent = AgentSession.objects.get(attempt_id=talking.pk)
+    assert agent.state == AgentSession.State.WRAP_UP
+    since = agent.state_since
+
+    assert wrapups_expire(now=since + timedelta(seconds=29)) == 0  # still writing it up
+    assert wrapups_expire(now=since + timedelta(seconds=31)) == 1
+
+    agent.refresh_from_db()
+    talking.refresh_from_db()
+    assert agent.state == AgentSession.State.READY
+    assert talking.closed_at is not None and 30 < talking.wrap_seconds < 32
+    campaign.wrapup_seconds = 0  # no limit: nobody is hurried
+    campaign.save()
+    AgentSession.objects.filter(pk=agent.pk).update(state=AgentSession.State.WRAP_UP)
+    assert wrapups_expire(now=since + timedelta(hours=5)) == 0

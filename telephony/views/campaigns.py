@@ -115,6 +115,9 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
                                   f"{campaign.get_status_display().lower()}.")
     except CampaignServiceError as exc:
         messages.error(request, exc.message)
+    # The dialer page's controls come back to it; nothing else is taken from the form.
+    if request.POST.get("back") == "dialer":
+        return redirect("telephony:campaign_dialer_live", pk=campaign.pk)
     return redirect("telephony:campaign_detail", pk=campaign.pk)
 
 

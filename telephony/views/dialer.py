@@ -3,6 +3,7 @@ numbers for supervisors."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 
@@ -11,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -25,6 +27,7 @@ from telephony.dialer.sessions import (
 from telephony.forms.dialer import PauseForm, SessionStartForm
 from telephony.models import AgentSession, Campaign
 from telephony.services.dialer_live import campaign_live
+from telephony.services.ledger_export import ledger_export
 from telephony.views.calls import api_view
 from users.roles import ADMIN, AGENT, SUPERVISOR, role_required
 
@@ -120,7 +123,49 @@ def campaign_dialer_live(request: HttpRequest, pk: int) -> HttpResponse:
                   {"campaign": campaign, "live": live, "agents": agents,
                    "cap_percent": live.abandon_target * 100,
                    "window_percent": live.abandon_rate_window * 100,
-                   "today_percent": live.abandon_rate_today * 100})
+                   "today_percent": live.abandon_rate_today * 100,
+                   "controls": _controls(campaign)})
+
+
+# The supervisor's buttons on the dialer page: (target status, label, button style), in the
+# order shown, for the moves the campaign's status allows.
+_CONTROL_LABELS = {Campaign.Status.RUNNING: ("Start dialling", "btn-success"),
+                   Campaign.Status.PAUSED: ("Pause dialling", "btn-warning"),
+                   Campaign.Status.FINISHED: ("Stop the campaign", "btn-outline-danger")}
+
+
+def _controls(campaign: Campaign) -> list[tuple[str, str, str]]:
+    allowed = Campaign.TRANSITIONS[Campaign.Status(campaign.status)]
+    return [(status, *_CONTROL_LABELS[status]) for status in _CONTROL_LABELS
+            if status in allowed]
+
+
+@role_required(ADMIN, SUPERVISOR)
+def campaign_ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The campaign's dial attempts as CSV; ?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        since = _day(request.GET.get("from"))
+        until = _day(request.GET.get("to"))
+    except ValueError:
+        return HttpResponse("from and to are dates like 2026-12-01.", status=400,
+                            content_type="text/plain; charset=utf-8")
+    end = until + datetime.timedelta(days=1) if until else None
+    response = StreamingHttpResponse(
+        ledger_export(campaign_id=campaign.pk, since=since, until=end),
+        content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ledger-campaign-{pk}.csv"'
+    return response
+
+
+def _day(value: str | None) -> datetime.datetime | None:
+    """Midnight (in the site's time zone) of a YYYY-MM-DD date; ValueError otherwise."""
+    if not value:
+        return None
+    if len(value) != 10:
+        raise ValueError(value)
+    day = datetime.date.fromisoformat(value)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 
 urlpatterns = [
@@ -130,4 +175,6 @@ urlpatterns = [
     *[path(f"agent/dialer/{action}/", agent_dialer_action, {"action": action},
            name=f"agent_dialer_{action}") for action in ("start", "pause", "ready", "stop")],
     path("campaigns/<int:pk>/dialer/", campaign_dialer_live, name="campaign_dialer_live"),
+    path("campaigns/<int:pk>/dialer/ledger.csv", campaign_ledger_export,
+         name="campaign_ledger_export"),
 ]

@@ -6,7 +6,8 @@ application) and applies them with `telephony.dialer.events.handle_event`.
 Per server, one thread follows /ari/events (AriEvents.follow: bounded connect, reconnect with
 backoff) and reconciles with GET /channels after every connect, since events sent while it was
 away are lost. The main thread runs the housekeeping every 0.2 s (customers past the 2-second
-grace hear the safe-harbor message and are hung up) and, once a second, `dialer_launch`: for
+grace hear the safe-harbor message and are hung up) and, once a second, the wrap-up limit
+(agents in wrap-up longer than their campaign allows become ready) and `dialer_launch`: for
 each running progressive/predictive campaign the pacing policy decides how many customer calls
 to start, and that many leads are claimed (SKIP LOCKED) and originated. Runs until SIGTERM or
 SIGINT, which set a flag that every loop checks. Every RECONCILE_SECONDS it also reconciles each
@@ -31,6 +32,7 @@ from django.db import close_old_connections, connection
 from telephony.asterisk.ari import AriClient, AriError, AriEvents
 from telephony.dialer.events import event_wanted, handle_event, waiting_expire
 from telephony.dialer.reconcile import dialer_reconcile
+from telephony.dialer.sessions import wrapups_expire
 from telephony.dialer.worker import TickReport, dialer_tick, leads_unstick
 from telephony.models import AsteriskServer
 from telephony.services.asterisk import ari_config_for
@@ -59,6 +61,15 @@ def housekeeping(server: AsteriskServer, ari: AriClient) -> int:
     close_old_connections()
     try:
         return waiting_expire(server, ari)
+    finally:
+        close_old_connections()
+
+
+def wrapups(now=None) -> int:
+    """Agents past their campaign's wrap-up limit become ready (every server at once)."""
+    close_old_connections()
+    try:
+        return wrapups_expire(now=now)
     finally:
         close_old_connections()
 
@@ -161,6 +172,10 @@ class Command(BaseCommand):
                         logger.exception("%s: housekeeping failed", server.name)
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_SECONDS
+                    try:
+                        wrapups()
+                    except Exception:
+                        logger.exception("wrap-up limit check failed")
                     try:
                         report = dialer_launch(clients, worker=worker)
                         if report.launched or report.failed:
