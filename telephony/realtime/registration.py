@@ -40,6 +40,9 @@ class Registration:
     # Unknown (not checked yet), Unreachable; "" when read from the database.
     status: str = ""
     source: str = FROM_DATABASE
+    # DeviceStateList's state of PJSIP/<extension> (NOT_INUSE, INUSE, RINGING, ...): whether
+    # the phone is on a call, however the call started; "" when unknown.
+    device_state: str = ""
 
     @property
     def unreachable(self) -> bool:

@@ -19,6 +19,9 @@ from telephony.services.calls import calls_expire_stale
 from telephony.services.registration import registrations_of
 from users.roles import AGENT
 
+# DeviceStateList states of a phone on a call (RINGING is a phone ringing, not yet talking).
+IN_USE = frozenset({"INUSE", "BUSY", "ONHOLD", "RINGINUSE"})
+
 
 class AgentState(models.TextChoices):
     NO_PHONE = "no_phone", "No phone"
@@ -45,6 +48,11 @@ class AgentRow:
         if self.call is not None:
             return (AgentState.ON_CALL if self.call.status == Call.Status.ANSWERED
                     else AgentState.DIALING)
+        # No call in the log (the listener missed it), but Asterisk says the phone is busy.
+        if self.registration.device_state in IN_USE:
+            return AgentState.ON_CALL
+        if self.registration.device_state == "RINGING":
+            return AgentState.DIALING
         if self.extension is None:
             return AgentState.NO_PHONE
         if self.registration.unreachable:

@@ -86,11 +86,13 @@ def registrations_from_contacts(events: list[dict[str, Any]],
     return status
 
 
-def server_contacts(server: AsteriskServer) -> list[dict[str, Any]]:
-    """Every contact of `server` as Asterisk sees it now; raises AmiError."""
+def server_contacts(server: AsteriskServer) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every contact of `server` as Asterisk sees it now, and its device states
+    ({"PJSIP/7101": "INUSE"}), on one login; raises AmiError."""
     config = ami_config_for(server)
-    config = replace(config, timeout=min(config.timeout, STATUS_TIMEOUT))
-    return AmiClient(config).pjsip_show_contacts()
+    client = AmiClient(replace(config, timeout=min(config.timeout, STATUS_TIMEOUT)))
+    with client.session():
+        return client.pjsip_show_contacts(), client.device_states()
 
 
 def registrations_of(phones: Iterable[Phone]) -> Registrations:
@@ -108,12 +110,14 @@ def registrations_of(phones: Iterable[Phone]) -> Registrations:
             unasked += extensions
             continue
         try:
-            events = server_contacts(server)
+            events, devices = server_contacts(server)
         except AmiError as exc:
             unasked += extensions
             problems.append(f"{server.name}: {exc.message}")
             continue
-        found.update(registrations_from_contacts(events, extensions))
+        for extension, registration in registrations_from_contacts(events, extensions).items():
+            found[extension] = replace(registration,
+                                       device_state=devices.get(f"PJSIP/{extension}", ""))
     if unasked:
         found.update({extension: registration for extension, registration
                       in registration_status(unasked).items() if registration.registered})

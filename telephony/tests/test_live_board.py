@@ -101,6 +101,22 @@ def test_without_asterisk_the_board_reads_ps_contacts_and_says_so(agent_phone, s
     assert 'id="registration-problem"' in html and "connection refused" in html
 
 
+@pytest.mark.parametrize(("device", "state"), [("INUSE", AgentState.ON_CALL),
+                                               ("RINGING", AgentState.DIALING),
+                                               ("NOT_INUSE", AgentState.AVAILABLE)])
+def test_a_call_missing_from_the_log_shows_from_asterisks_device_state(
+        agent_phone, fake_ami, nobody_registered, device, state):
+    # Defect 8 of issue #12: the listener missed the call; DeviceStateList still tells.
+    register(fake_ami, "1001")
+    fake_ami.device_states = {"PJSIP/1001": device, "PJSIP/trunk-acme": "INUSE"}
+
+    row = rows_by_name(live_board())["bob"]
+
+    assert row.call is None and row.state == state
+    assert row.registration.device_state == device
+    assert len(fake_ami.actions_named("DeviceStateList")) == fake_ami.login_count == 1
+
+
 def test_only_active_agents_are_on_the_board(agent, supervisor, admin_user, django_user_model):
     gone = django_user_model.objects.create_user("eve", password="pw-eve-123", is_active=False)
     gone.groups.add(Group.objects.get(name="Agent"))

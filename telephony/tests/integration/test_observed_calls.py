@@ -79,11 +79,35 @@ def test_a_call_between_two_extensions_logs_both_agents_internal(pbx, events_wor
              what="both rows completed")
 
 
-def supervisor_board(django_user_model) -> str:
+def test_without_the_listener_the_board_and_the_originate_ask_asterisk(pbx,
+                                                                       django_user_model):
+    # No events_worker: nothing logs the call. Asterisk's device state still shows the agent
+    # busy on the board, and the originate's check refuses to ring the phone again.
+    client, phone = agent_with_phone(pbx, django_user_model, username="bob", extension="7101")
+    carrier = pbx.sipp_uas("carrier_answer", address=CARRIER_ADDRESS)
+    carrier_on(pbx, carrier)
+    scaffold()
+    reg = pbx.register("7101", phone.secret)
+    assert reg.returncode == 0
+
+    softphone = pbx.dial("7101", phone.secret, "+15551234567", talk_ms=6000)
+    pbx.wait_for_cli("core show channels concise", lambda out: "PJSIP/7101-" in out
+                     and "Up" in out)
+
+    assert not Call.objects.exists()
+    wait_for(lambda: 'data-agent="bob" data-state="on_call"' in supervisor_board(
+        django_user_model), what="the board showing bob on a call")
+    status, body = api(client, "call_originate", {"phone_number": "+15559876543"})
+    assert status == 409 and body["code"] == "phone_busy", body
+    assert "already on a call" in body["error"]
+    assert softphone.wait(20) == 0
+
+
+def supervisor_board(django_user_model, username: str = "sue") -> str:
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    supervisor = django_user_model.objects.create_user("sue", password="pw-sue")
+    supervisor = django_user_model.objects.get_or_create(username=username)[0]
     supervisor.groups.add(Group.objects.get(name="Supervisor"))
     client = Client()
     client.force_login(supervisor)
