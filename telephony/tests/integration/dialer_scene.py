@@ -21,6 +21,7 @@ from django.db import connection
 from websockets.sync.client import connect
 
 from telephony.models import CallingRules, Campaign, Lead, LeadList
+from telephony.tests.integration.harness import stop_process
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,16 +54,11 @@ class DialerProcess:
         return self
 
     def kill9(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
+        stop_process(self.process, signal.SIGKILL, timeout=10, group=True)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        if self.process:
+            stop_process(self.process, signal.SIGTERM, timeout=15, group=True)
 
     def connected(self, since: int = 0) -> bool:
         """Has its ARI event stream connected (after byte `since` of its log)? Only then does

@@ -129,6 +129,26 @@ class Ports:
 
 # --- the instance ---------------------------------------------------------------------------------
 
+
+def stop_process(process: subprocess.Popen, signum: int, *, timeout: float,
+                 group: bool = False) -> int | None:
+    """Stop a process we started, by its PID (never by name: other instances run too): send
+    `signum` (its graceful end), SIGKILL if it is still there after `timeout`. `group`: the
+    whole process group (the process was started with start_new_session)."""
+    if process.poll() is None:
+        kill = (lambda sig: os.killpg(process.pid, sig)) if group else (
+            lambda sig: os.kill(process.pid, sig))
+        with contextlib.suppress(ProcessLookupError):
+            kill(signum)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                kill(signal.SIGKILL)
+            process.wait(5)
+    return process.returncode
+
+
 @dataclass
 class AsteriskInstance:
     root: Path
@@ -252,15 +272,7 @@ class AsteriskInstance:
         """SIGTERM our own Asterisk (by the PID we started), SIGKILL if it does not go."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+        stop_process(self.process, signal.SIGTERM, timeout=timeout)
         self.process = None
         with contextlib.suppress(FileNotFoundError):
             (self.root / "run" / "asterisk.ctl").unlink()

@@ -13,14 +13,12 @@ Exit codes: 0 the scenario passed, 1 it failed (e.g. 401 twice), 254 a socket co
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from telephony.tests.integration.harness import LOOPBACK, SIPP_BIN, free_udp_port
+from telephony.tests.integration.harness import LOOPBACK, SIPP_BIN, free_udp_port, stop_process
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 
@@ -117,16 +115,7 @@ class Sipp:
 
     def stop(self, timeout: float = 5.0) -> int:
         """SIGUSR1 (sipp's graceful end) to our own PID; SIGKILL if it lingers."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGUSR1)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        return self.process.returncode
+        return stop_process(self.process, signal.SIGUSR1, timeout=timeout)
 
     def _stderr(self) -> str:
         if self.process.poll() is None or self.process.stderr is None:
