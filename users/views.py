@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Max, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
@@ -180,11 +180,18 @@ def user_unlock(request, pk):
 
 
 @admin_required
-@require_POST
 def user_deactivate(request, pk):
     user = _editable(request, pk)
     if user == request.user:
         messages.error(request, "You cannot deactivate your own account.")
+    elif request.method != "POST":
+        return render(request, "confirm.html", {
+            "title": f"Deactivate {user.username}?",
+            "crumbs": [("Users", reverse("users:list"))],
+            "lead": f"{user.username} can no longer log in; their calls and history stay. "
+                    "Edit the user to activate them again.",
+            "confirm_label": f"Deactivate {user.username}", "danger": True,
+            "cancel_url": reverse("users:list")})
     else:
         user.is_active = False
         user.save(update_fields=["is_active"])

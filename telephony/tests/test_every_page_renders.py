@@ -125,5 +125,12 @@ def test_every_page_a_role_may_see_renders(role, world, request):
             if response.status_code in (403, 404):
                 assert role != AGENT and url.endswith(("/status/", "/dispositions/")), \
                     (url, response.status_code)
+            if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+                # docs/ui.md: every page has breadcrumbs ending at the current page.
+                # (Full pages only: a fragment a page polls for is not a page.)
+                html = response.content.decode()
+                if html.lstrip().lower().startswith("<!doctype html>"):
+                    assert 'aria-label="breadcrumb"' in html, f"{role} GET {url}: no breadcrumbs"
+                    assert 'breadcrumb-item active" aria-current="page"' in html, url
             seen += 1
     assert seen >= {ADMIN: 50, SUPERVISOR: 8, AGENT: 10}[role]

@@ -227,16 +227,19 @@ def test_the_button_scaffolds_and_says_what_it_did(admin_client):
 
 def test_the_button_is_on_the_dialplan_page(admin_client):
     html = admin_client.get(reverse("telephony:dialplan_list")).content.decode()
-    assert f'action="{reverse("telephony:dialplan_scaffold")}"' in html
+    assert f'href="{reverse("telephony:dialplan_scaffold")}"' in html
+    # The link leads to the one confirmation pattern: a page that posts, shown busy.
+    confirm = admin_client.get(reverse("telephony:dialplan_scaffold")).content.decode()
+    assert "Write the default agents context?" in confirm and 'data-busy="Working…"' in confirm
 
 
-def test_only_admins_may_scaffold_and_only_by_post(client, agent_client, supervisor_client,
-                                                   admin_client):
+def test_only_admins_may_scaffold_and_only_by_a_confirmed_post(client, agent_client,
+                                                               supervisor_client, admin_client):
     url = reverse("telephony:dialplan_scaffold")
     assert client.post(url).url.startswith(reverse("users:login"))
     assert agent_client.post(url).status_code == 403
     assert supervisor_client.post(url).status_code == 403
-    assert admin_client.get(url).status_code == 405
+    assert admin_client.get(url).status_code == 200  # the confirmation page writes nothing
     assert ExtensionsTable.objects.count() == 0
     assert admin_client.post(url).status_code == 302
     assert table_rows() == INTERNAL_1XXX

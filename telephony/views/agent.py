@@ -24,6 +24,7 @@ from telephony.services.campaigns import campaigns_of_agent
 from telephony.services.registration import registration_of_phone
 from telephony.views.calls import api_view
 from users.roles import AGENT, role_required
+from users.templatetags.ui import duration_text
 
 RECENT_CALLS = 10
 DIALPAD = (("1", ""), ("2", "ABC"), ("3", "DEF"), ("4", "GHI"), ("5", "JKL"), ("6", "MNO"),
@@ -56,15 +57,6 @@ def transport_label(transport: str) -> str:
         if marker in name:
             return label
     return "UDP"
-
-
-def duration_text(seconds: int | None) -> str:
-    """m:ss (h:mm:ss past an hour), the same format the script's timer shows."""
-    if seconds is None:
-        return ""
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def time_text(when: datetime, today: date) -> str:

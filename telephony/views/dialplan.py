@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from telephony.forms.dialplan import DialplanContextForm, DialplanRuleForm
@@ -123,9 +123,17 @@ def dialplan_rule_edit(request, pk):
 
 
 @admin_required
-@require_POST
 def dialplan_rule_delete(request, pk):
-    rule = get_object_or_404(DialplanExtension, pk=pk)
+    rule = get_object_or_404(DialplanExtension.objects.select_related("context"), pk=pk)
+    back = reverse("telephony:dialplan_context_detail", args=[rule.context_id])
+    if request.method != "POST":
+        return render(request, "confirm.html", {
+            "title": f"Delete {rule.pattern},{rule.priority},{rule.application}?",
+            "crumbs": [("Dialplan", reverse("telephony:dialplan_list")),
+                       (rule.context.name, back)],
+            "lead": f"The rule leaves {rule.context.name} and its row in extensions_table at "
+                    "once: the next call no longer matches it.",
+            "confirm_label": "Delete rule", "danger": True, "cancel_url": back})
     services.extension_delete(extension=rule)
     messages.success(request, f"Deleted {rule.pattern},{rule.priority},{rule.application}.")
     return redirect("telephony:dialplan_context_detail", pk=rule.context_id)
@@ -142,8 +150,16 @@ def dialplan_rule_move(request, pk, direction):
 
 
 @admin_required
-@require_POST
 def dialplan_scaffold(request):
+    if request.method != "POST":
+        name = services.AGENTS_CONTEXT
+        return render(request, "confirm.html", {
+            "title": f"Write the default {name} context?",
+            "crumbs": [("Dialplan", reverse("telephony:dialplan_list"))],
+            "lead": "The scaffold rewrites the rules it wrote before (internal calls and the "
+                    "outbound patterns); rules you added stay as they are.",
+            "confirm_label": "Write the default context",
+            "cancel_url": reverse("telephony:dialplan_list")})
     result = services.dialplan_scaffold_agents()
     for text in result.messages:
         level = messages.WARNING if (not result.carrier and "No active carrier" in text) \

@@ -50,3 +50,55 @@ def sort_query(context, key: str, current: str) -> str:
     ascending; back to page 1."""
     value = f"-{key}" if current == key else key
     return _query(context["request"], sort=value, page=None)
+
+
+# --- one date-time format, one duration format, one colour per status (docs/ui.md) ----------
+
+DATETIME_FORMAT = "Y-m-d H:i:s"
+
+
+@register.filter
+def when(value) -> str:
+    """Every date-time a page shows: local time, `2026-12-01 14:05:09`; empty for None."""
+    if not value:
+        return ""
+    from django.utils import dateformat, timezone
+
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return dateformat.format(value, DATETIME_FORMAT)
+
+
+def duration_text(seconds) -> str:
+    """m:ss (h:mm:ss past an hour), the same format the agent panel's timer shows."""
+    if seconds is None or seconds == "":
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def duration(seconds) -> str:
+    return duration_text(seconds)
+
+
+# Status -> Bootstrap badge colour. The same word is the same colour on every page.
+STATUS_COLOURS = {
+    # good / live
+    "registered": "success", "active": "success", "ok": "success", "connected": "success",
+    "running": "success", "answered": "success", "completed": "success", "done": "success",
+    # needs attention
+    "paused": "warning", "ringing": "warning", "queued": "warning", "dialing": "warning",
+    # broken / refused
+    "error": "danger", "failed": "danger", "locked": "danger", "busy": "danger",
+    # off / nothing yet
+    "inactive": "secondary", "deactivated": "secondary", "not registered": "secondary",
+    "untested": "secondary", "never": "secondary", "finished": "secondary",
+    "cancelled": "secondary", "draft": "secondary",
+}
+
+
+@register.filter
+def status_colour(status) -> str:
+    return STATUS_COLOURS.get(str(status).strip().lower(), "secondary")

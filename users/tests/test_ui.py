@@ -1,0 +1,58 @@
+"""One visual language (docs/ui.md): one date-time format, one duration format, one colour per
+status word, and one confirmation pattern (a page, never a script's confirm())."""
+
+import datetime
+import pathlib
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from telephony.services.phones import phone_create
+from users.templatetags.ui import duration, status_colour, when
+
+TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "templates"
+
+
+def test_one_date_time_format_and_one_duration_format(settings):
+    settings.TIME_ZONE = "UTC"
+    moment = datetime.datetime(2026, 12, 1, 14, 5, 9, tzinfo=datetime.UTC)
+    with timezone.override("UTC"):
+        assert when(moment) == "2026-12-01 14:05:09"
+    assert when(None) == ""
+    assert [duration(s) for s in (0, 9, 65, 3600, 3725)] == ["0:00", "0:09", "1:05", "1:00:00",
+                                                           "1:02:05"]
+    assert duration(None) == ""
+
+
+def test_templates_use_the_filters_not_their_own_formats():
+    offenders = [str(path.relative_to(TEMPLATES)) for path in TEMPLATES.rglob("*.html")
+                 if "carriers" not in path.parts and ('|date:"' in path.read_text()
+                                                      or '|time:"' in path.read_text())]
+    assert offenders == []
+
+
+def test_the_same_status_word_has_the_same_colour():
+    assert status_colour("Inactive") == status_colour("deactivated") == "secondary"
+    assert status_colour("Registered") == status_colour("Active") == "success"
+    assert status_colour("Locked") == status_colour("Failed") == "danger"
+
+
+@pytest.mark.django_db
+def test_inactive_is_grey_on_every_page_that_says_it(admin_client, server):
+    phone = phone_create(extension="1001", name="x", server=server, is_active=False)
+    server.is_active = False
+    server.save()
+    pages = [reverse("telephony:phone_list"), reverse("telephony:phone_detail", args=[phone.pk]),
+             reverse("telephony:server_detail", args=[server.pk])]
+    for url in pages:
+        html = admin_client.get(url).content.decode()
+        assert '<span class="badge text-bg-secondary">Inactive</span>' in html, url
+        assert "text-bg-warning\">Inactive" not in html, url
+
+
+def test_no_page_asks_with_a_script_confirm():
+    offenders = [str(path.relative_to(TEMPLATES)) for path in TEMPLATES.rglob("*.html")
+                 if "data-confirm" in path.read_text()]
+    assert offenders == []
+    assert not (TEMPLATES.parent / "static" / "js" / "confirm.js").exists()
