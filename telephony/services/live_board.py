@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from telephony.models import Call, Phone
+from telephony.models import AgentSession, Call, Phone
 from telephony.realtime.registration import Registration
 from telephony.services.calls import calls_expire_stale
 from telephony.services.registration import registrations_of
@@ -42,6 +42,9 @@ class AgentRow:
     calls_today: int
     answered_today: int
     talk_seconds_today: int  # of today's ended calls
+    # In a live dialer session: the phone's leg is up in Stasis between customers, so its
+    # device state says INUSE while the agent waits (the dialer's page shows that state).
+    in_dialer_session: bool = False
 
     @property
     def state(self) -> str:
@@ -49,9 +52,9 @@ class AgentRow:
             return (AgentState.ON_CALL if self.call.status == Call.Status.ANSWERED
                     else AgentState.DIALING)
         # No call in the log (the listener missed it), but Asterisk says the phone is busy.
-        if self.registration.device_state in IN_USE:
+        if self.registration.device_state in IN_USE and not self.in_dialer_session:
             return AgentState.ON_CALL
-        if self.registration.device_state == "RINGING":
+        if self.registration.device_state == "RINGING" and not self.in_dialer_session:
             return AgentState.DIALING
         if self.extension is None:
             return AgentState.NO_PHONE
@@ -107,9 +110,9 @@ class Board:
 
 
 def live_board(*, now: datetime | None = None) -> Board:
-    """Every active agent, in five queries (the stale-call sweep, agents, phones, live calls,
-    today's numbers) and one PJSIPShowContacts per server; a sixth query (ps_contacts) when
-    Asterisk cannot be asked."""
+    """Every active agent, in six queries (the stale-call sweep, agents, phones, live dialer
+    sessions, live calls, today's numbers) and one login per server (PJSIPShowContacts,
+    DeviceStateList); a seventh query (ps_contacts) when Asterisk cannot be asked."""
     now = now or timezone.now()
     # A queued call nothing reported on must not show an agent "dialling" for ever.
     calls_expire_stale()
@@ -123,6 +126,8 @@ def live_board(*, now: datetime | None = None) -> Board:
                   .only("user_id", "extension", "server"))
     extensions = {phone.user_id: phone.extension for phone in phones}
     registrations = registrations_of(phones)
+    in_session = set(AgentSession.objects.filter(live_agent_id__isnull=False)
+                     .values_list("agent_id", flat=True))
     live: dict[int, Call] = {}
     # By status (indexed) alone: live calls are few, and rows of non-agents are never read.
     for call in (Call.objects.filter(status__in=Call.LIVE_STATUSES, user__isnull=False)
@@ -146,5 +151,6 @@ def live_board(*, now: datetime | None = None) -> Board:
             user=agent, extension=extension,
             registration=registrations.get(extension),
             call=live.get(agent.pk), calls_today=stats.get("total", 0),
-            answered_today=stats.get("answered", 0), talk_seconds_today=stats.get("talk") or 0))
+            answered_today=stats.get("answered", 0), talk_seconds_today=stats.get("talk") or 0,
+            in_dialer_session=agent.pk in in_session))
     return Board(rows=rows, now=now, registration_problem=registrations.problem)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from telephony.models import Call, Phone
+from telephony.models import AgentSession, Call, Phone
 from telephony.services.live_board import AgentState, live_board
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.call_fixtures import make_call
@@ -115,6 +115,17 @@ def test_a_call_missing_from_the_log_shows_from_asterisks_device_state(
     assert row.call is None and row.state == state
     assert row.registration.device_state == device
     assert len(fake_ami.actions_named("DeviceStateList")) == fake_ami.login_count == 1
+
+
+def test_a_dialer_sessions_phone_leg_is_not_taken_for_a_call(agent, agent_phone, fake_ami,
+                                                             nobody_registered):
+    # Between customers the agent's leg waits up in Stasis: INUSE, yet not on a call.
+    AgentSession.objects.create(agent=agent, phone=agent_phone, live_agent_id=agent.pk,
+                                state=AgentSession.State.READY)
+    register(fake_ami, "1001")
+    fake_ami.device_states = {"PJSIP/1001": "INUSE"}
+
+    assert rows_by_name(live_board())["bob"].state == AgentState.AVAILABLE
 
 
 def test_only_active_agents_are_on_the_board(agent, supervisor, admin_user, django_user_model):
