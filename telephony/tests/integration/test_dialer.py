@@ -233,7 +233,9 @@ def test_the_lead_pops_up_on_the_agents_screen_the_moment_a_customer_answers(pag
     browser_login(page, "ann", "pw-ann")
     page.goto(page.base_url + reverse("telephony:agent_dialer"))
     page.get_by_role("button", name="Start").click()
-    expect(page.locator("#session-state")).to_have_text("Ready", timeout=15_000)
+    # Ready may last less than one push: the dialer can hand over the first customer at once.
+    expect(page.locator("#session-state")).to_have_text(re.compile("Ready|On call"),
+                                                        timeout=15_000)
 
     pop = page.locator("#screen-pop")
     shown: dict[str, int] = {}
