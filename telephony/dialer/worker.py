@@ -145,14 +145,13 @@ def leads_unstick(*, now: datetime | None = None) -> int:
     dialled = DialAttempt.objects.filter(lead_id=OuterRef("pk"),
                                          created_at__gte=OuterRef("claimed_at"))
     stuck = list(Lead.objects.filter(state=Lead.State.IN_PROGRESS, claimed_at__lt=cutoff)
-                 .exclude(claimed_by="").exclude(Exists(dialled))
-                 .values_list("pk", "attempts"))
-    released = 0
-    for lead_id, attempts in stuck:
-        released += Lead.objects.filter(
-            pk=lead_id, state=Lead.State.IN_PROGRESS, claimed_at__lt=cutoff).update(
-            state=Lead.State.RETRY if attempts else Lead.State.NEW, claimed_by="",
-            claimed_at=None)
+                 .exclude(claimed_by="").exclude(Exists(dialled)).values_list("pk", flat=True))
+    # The conditions again in the UPDATE: a lead claimed afresh meanwhile is left alone.
+    still = Lead.objects.filter(pk__in=stuck, state=Lead.State.IN_PROGRESS,
+                                claimed_at__lt=cutoff)
+    given_back = {"claimed_by": "", "claimed_at": None}
+    released = (still.filter(attempts=0).update(state=Lead.State.NEW, **given_back)
+                + still.filter(attempts__gt=0).update(state=Lead.State.RETRY, **given_back))
     return released
 
 

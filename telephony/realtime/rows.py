@@ -3,7 +3,8 @@ batched INSERT used by the bulk paths."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, models
 
@@ -40,17 +41,25 @@ def insert_rows(model: type[models.Model], rows: list[dict]) -> None:
     BlankIsNullMixin would).
     """
     fields = [model._meta.get_field(name) for name in rows[0]]
+    insert_values(model, fields, ([None if row[field.name] == "" else row[field.name]
+                                   for field in fields] for row in rows))
+
+
+def insert_values(model: type[models.Model], fields: list, values: Iterable[list]) -> None:
+    """The batched INSERT itself: one list of column values per row (in `fields`' order,
+    already what the driver takes), as many rows per statement as the backend's parameter
+    limit allows (at most BATCH). Also used for imported leads (services/lead_rows.py)."""
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     max_params = connection.features.max_query_params or 65535
     per_statement = max(1, min(BATCH, max_params // len(fields)))
     table = connection.ops.quote_name(model._meta.db_table)
+    rows = iter(values)
     with connection.cursor() as cursor:
-        for chunk in chunks(rows, per_statement):
-            params = [None if row[field.name] == "" else row[field.name]
-                      for row in chunk for field in fields]
+        while chunk := list(itertools.islice(rows, per_statement)):
             cursor.execute(f"INSERT INTO {table} ({columns}) VALUES "
-                           + ", ".join([one_row] * len(chunk)), params)
+                           + ", ".join([one_row] * len(chunk)),
+                           [value for row in chunk for value in row])
 
 
 def chunks(items: list, size: int = BATCH) -> Iterator[list]:

@@ -118,18 +118,11 @@ class AriObserver:
     def answer_to_bridge_ms(self, channel_ids: set[str]) -> dict[str, float]:
         """For each customer channel: ms from its answer (state Up) to its entering an
         agent's bridge, both as Asterisk stamped them."""
-        answered, bridged = {}, {}
+        answered, bridged = self.answered_at(channel_ids), {}
         for event in list(self.events):
             channel = (event.get("channel") or {}).get("id")
-            if channel not in channel_ids:
-                continue
-            # The customer's StasisStart goes only to the dialer's own application; the
-            # state change to Up (the answer itself, a moment before it) reaches everyone.
-            if (event["type"] == "ChannelStateChange" and event["channel"]["state"] == "Up"
-                    and channel not in answered):
-                answered[channel] = self._at(event)
-            elif (event["type"] == "ChannelEnteredBridge"
-                  and str(event["bridge"]["id"]).startswith("agent-")):
+            if (channel in channel_ids and event["type"] == "ChannelEnteredBridge"
+                    and str(event["bridge"]["id"]).startswith("agent-")):
                 bridged.setdefault(channel, self._at(event))
         return {channel: (bridged[channel] - answered[channel]).total_seconds() * 1000
                 for channel in bridged if channel in answered}
