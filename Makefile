@@ -57,12 +57,8 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(call ensure_os_packages,$(TEST_PACKAGES))
-	@echo "=== test suite on SQLite ==="
-	env -u DATABASE_URL DEBUG=false SECRET_KEY=test $(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
-	@for url in $(TEST_DATABASE_URLS); do \
-	  echo "=== test suite on $$url ==="; \
-	  DATABASE_URL=$$url DEBUG=false SECRET_KEY=test $(PY) -m pytest -m "not integration" $(PYTEST_ARGS) || exit 1; \
-	done
+	@# SQLite and every database of TEST_DATABASE_URLS at the same time (scripts/test_suites.sh).
+	PYTHON=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_suites.sh unit sqlite $(TEST_DATABASE_URLS)
 
 # The real Asterisk 22 (installed into /opt/asterisk) and sipp, for the integration suite.
 asterisk-runtime:
@@ -82,13 +78,8 @@ test-integration: $(STAMP) asterisk-runtime
 	  echo "make test-integration needs TEST_DATABASE_URLS (PostgreSQL and/or MariaDB URLs)"; \
 	  exit 1; \
 	fi
-	@for url in $(TEST_DATABASE_URLS); do \
-	  echo "=== integration suite (real Asterisk) on $$url ==="; \
-	  start=$$(date +%s); \
-	  DATABASE_URL=$$url DEBUG=false SECRET_KEY=test $(PY) -m pytest -m integration -rfEs \
-	    telephony/tests/integration $(PYTEST_ARGS) || exit 1; \
-	  echo "=== integration suite on $$url took $$(( $$(date +%s) - start )) s ==="; \
-	done
+	@# Every database at the same time: each run starts its own Asterisk on free ports.
+	PYTHON=$(PY) PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test_suites.sh integration $(TEST_DATABASE_URLS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
