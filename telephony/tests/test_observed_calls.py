@@ -1,7 +1,8 @@
 """Calls the app did not start (defect 8 of issue #12): a softphone dialling, a colleague or a
 carrier calling one of our extensions. The listener logs them as observed rows with their
 direction, so the panel, the board and the "one live call" rule see them. Replayed from the
-frames a real Asterisk 22.10.1 sent (transcripts/ami_softphone_dials_*.txt)."""
+frames a real Asterisk 22.10.1 sent (transcripts/ami_softphone_dials_*.txt,
+ami_carrier_calls_extension.txt)."""
 
 from __future__ import annotations
 
@@ -86,12 +87,37 @@ def test_a_call_between_two_extensions_gives_each_agent_an_internal_row(server, 
     assert set(Call.objects.values_list("status", flat=True)) == {Status.COMPLETED}
 
 
-def test_a_carrier_calling_an_extension_is_logged_inbound(server, bob_7101):
+def test_a_carrier_calling_an_extension_is_logged_inbound(server, bob_7101, agent):
+    # A DID routed by from-trunk to Dial(PJSIP/7101,30), answered, the carrier hangs up.
+    talking, ending = until_hangup(recorded("ami_carrier_calls_extension.txt"))
+
+    replay(server, talking)
+
+    call = Call.objects.get()
+    assert call.observed and call.direction == Call.Direction.INBOUND
+    assert (call.user, call.phone, call.number) == (agent, bob_7101, "+15557654321")
+    assert call.status == Status.ANSWERED and call.answered_at is not None
+    assert call.channel == "PJSIP/7101-00000001"
+    assert call.peer_channel == "PJSIP/trunk-acme-00000000"
+    assert call.linkedid == "1796181758.0"
+    rows = {row.user.username: row for row in live_board().rows}
+    assert rows["bob"].state == AgentState.ON_CALL and rows["bob"].call == call
+
+    replay(server, ending)
+
+    call.refresh_from_db()
+    assert call.status == Status.COMPLETED and call.hangup_cause == 16
+    assert Call.objects.count() == 1  # the trunk's leg is not one of our extensions
+
+
+def test_a_carrier_call_the_extension_does_not_answer_is_logged_no_answer(server, bob_7101):
+    # The frames of ami_carrier_calls_extension.txt, cut down, with the phone not answering.
     caller = {"Channel": "PJSIP/trunk-acme-00000010", "Uniqueid": "1796170000.16",
               "Linkedid": "1796170000.16", "CallerIDNum": "+15557654321",
-              "Context": "from-trunk", "Exten": "7101", "ChannelState": "4"}
+              "Context": "from-trunk", "Exten": "+15550001111", "ChannelState": "4"}
     dest = {"DestChannel": "PJSIP/7101-00000011", "DestUniqueid": "1796170000.17",
-            "DestLinkedid": "1796170000.16", "DestChannelState": "0"}
+            "DestLinkedid": "1796170000.16", "DestChannelState": "0",
+            "DestContext": "agents", "DestExten": "+15550001111"}
     replay(server, [
         {"Event": "Newchannel", **caller},  # the carrier's INVITE: not one of our phones
         {"Event": "DialBegin", **caller, **dest, "DialString": "7101"},

@@ -6,12 +6,22 @@ can be checked against it and replay it.
         rec.send({"Action": "Status", "Variables": "AUTODIALER_CALL_ID"},
                  until="Event: StatusComplete")
     rec.save(TRANSCRIPTS / "ami_status_live_call.txt")
+
+Every event of a whole call, from a test (saved only when RECORD_TRANSCRIPTS names a
+directory, e.g. RECORD_TRANSCRIPTS=telephony/tests/fakes/transcripts):
+
+    with recording(pbx, "ami_carrier_calls_extension.txt"):
+        ...the call...
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -71,5 +81,51 @@ class AmiRecorder:
         self.lines.append("")
         return received
 
+    def listen(self) -> None:
+        """Keep everything Asterisk sends from now on (in a thread) until stop_listening()."""
+        self._listening = threading.Event()
+        self._received: list[bytes] = []
+
+        def run() -> None:
+            self._sock.settimeout(0.2)
+            while not self._listening.is_set():
+                try:
+                    chunk = self._sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                self._received.append(chunk)
+
+        self._listener = threading.Thread(target=run, daemon=True, name="ami-recorder")
+        self._listener.start()
+
+    def stop_listening(self) -> None:
+        self._listening.set()
+        self._listener.join(5)
+        received = b"".join(self._received).decode(errors="replace")
+        self.lines.append("### <<< RECEIVED")
+        self.lines += received.replace("\r\n", "\n").rstrip("\n").split("\n")
+        self.lines.append("")
+
     def save(self, path: Path) -> None:
         path.write_text("\n".join(self.lines) + "\n")
+
+
+@contextlib.contextmanager
+def recording(pbx, name: str) -> Iterator[AmiRecorder | None]:
+    """Record every AMI frame while the block runs, into $RECORD_TRANSCRIPTS/`name`; does
+    nothing when RECORD_TRANSCRIPTS is not set (the usual run)."""
+    directory = os.environ.get("RECORD_TRANSCRIPTS")
+    if not directory:
+        yield None
+        return
+    with AmiRecorder(pbx, events=True) as recorder:
+        recorder.listen()
+        try:
+            yield recorder
+        finally:
+            recorder.stop_listening()
+            recorder.save(Path(directory) / name)

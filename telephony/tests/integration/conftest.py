@@ -11,9 +11,10 @@ Fixtures (also for other suites that need a real Asterisk, e.g. ARI/Stasis tests
     ``wait_for_cli(command, predicate)``, ``register(extension, secret)`` (a sipp phone
     REGISTER with digest auth), ``phone(extension, secret)`` (registered and answering),
     ``dial(extension, secret, number)`` (a softphone dialling by itself),
+    ``carrier_call(carrier, did, caller)`` (a carrier sending a call in from its address),
     ``sipp_uas(scenario, address=...)`` (a sipp answering calls:
-    ``phone_answer``, ``carrier_answer``, ``carrier_ring_then_answer``, ``carrier_busy``,
-    ``carrier_never_answer``), ``log_tail()``, ``restart()`` / ``stop()`` / ``start()``.
+    ``phone_answer``, ``phone_ring_then_answer``, ``carrier_answer``,
+    ``carrier_ring_then_answer``, ``carrier_busy``, ``carrier_never_answer``), ``log_tail()``, ``restart()`` / ``stop()`` / ``start()``.
 
 ``pbx`` (function)
     The same object for one test, with ``pbx.server``: an AsteriskServer row pointing at the
@@ -198,6 +199,15 @@ class Pbx:
         self._sipps.append(sipp)
         return sipp
 
+    def carrier_call(self, carrier, did: str, caller: str, *, talk_ms: int = 1000) -> Sipp:
+        """`carrier` (a Carrier matched by IP) calls `did` from its host and port, the
+        customer's number `caller` in From; hangs up after `talk_ms`."""
+        sipp = Sipp.carrier_call(self.instance, did=did, caller=caller, port=carrier.port,
+                                 address=carrier.host, talk_ms=talk_ms,
+                                 workdir=self.root / "sipp")
+        self._sipps.append(sipp)
+        return sipp
+
     def sipp_uas(self, scenario: str, *, address: str = LOOPBACK,
                  port: int | None = None) -> Sipp:
         """Start a sipp that answers calls (see sipp/*.xml) and keeps running until the test
@@ -206,12 +216,13 @@ class Pbx:
         self._sipps.append(sipp)
         return sipp
 
-    def phone(self, extension: str, secret: str) -> Sipp:
-        """A registered phone that answers calls: REGISTER, then a UAS on the same port."""
+    def phone(self, extension: str, secret: str, *, scenario: str = "phone_answer") -> Sipp:
+        """A registered phone that answers calls: REGISTER, then a UAS on the same port
+        (`scenario`: phone_answer at once, phone_ring_then_answer after ringing 1 s)."""
         reg = self.register(extension, secret)
         assert reg.returncode == 0, f"{extension} could not register: {reg.received_statuses()}"
         self.wait_for_cli("pjsip show contacts", lambda out: f"{extension}/sip:" in out)
-        return self.sipp_uas("phone_answer", port=reg.port)
+        return self.sipp_uas(scenario, port=reg.port)
 
     def hangup_all(self) -> None:
         """End every channel a test left (a call it did not hang up), so the next starts clean."""

@@ -18,7 +18,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from telephony.tests.integration.harness import LOOPBACK, SIPP_BIN, free_udp_port, stop_process
+from telephony.tests.integration.harness import (
+    CARRIER_ADDRESS,
+    LOOPBACK,
+    SIPP_BIN,
+    free_udp_port,
+    stop_process,
+)
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
 
@@ -75,6 +81,17 @@ class Sipp:
                    args=("-m", "1", "-s", number, "-key", "caller", extension,
                          "-au", extension, "-ap", secret, "-d", str(talk_ms),
                          "-recv_timeout", "10000"))
+
+    @classmethod
+    def carrier_call(cls, pbx, *, did: str, caller: str, port: int, talk_ms: int = 1000,
+                     address: str = CARRIER_ADDRESS, workdir: Path | None = None) -> Sipp:
+        """The carrier at `address`:`port` sends a call for `did` from `caller` into Asterisk
+        (no auth: the carrier is matched by address), talks for `talk_ms`, hangs up. Returns
+        at once; .wait() for the end."""
+        return cls("carrier_calls_in", workdir=workdir or pbx.root / "sipp",
+                   remote=f"{LOOPBACK}:{pbx.ports.sip}", address=address, port=port,
+                   args=("-m", "1", "-s", did, "-key", "caller", caller,
+                         "-d", str(talk_ms), "-recv_timeout", "10000"))
 
     @classmethod
     def uas(cls, scenario: str, *, workdir: Path, address: str = LOOPBACK,

@@ -1,13 +1,18 @@
 """Defect 8 of issue #12 on a real Asterisk: calls the app did not start were invisible to it.
-A sipp softphone dials through the agents context by itself; the listener logs the call with
-its direction and states, the agent panel shows it, and a click-to-call to that busy agent is
-refused instead of ringing the phone a second time."""
+A sipp softphone dials through the agents context by itself, a colleague calls, a carrier
+sends a call in for a DID; the listener logs the call with its direction and states, the agent
+panel shows it, and a click-to-call to that busy agent is refused instead of ringing the phone
+a second time."""
 
 import pytest
 from django.urls import reverse
 
-from telephony.models import Call
-from telephony.tests.integration.harness import CARRIER_ADDRESS
+from telephony.models import Call, Carrier
+from telephony.realtime.carriers import inbound_context
+from telephony.services.carriers import carrier_create
+from telephony.services.dialplan import context_create, extension_create
+from telephony.tests.integration.ami_recorder import recording
+from telephony.tests.integration.harness import CARRIER_ADDRESS, free_udp_port
 from telephony.tests.integration.scenes import (
     agent_with_phone,
     api,
@@ -77,6 +82,63 @@ def test_a_call_between_two_extensions_logs_both_agents_internal(pbx, events_wor
     assert softphone.wait(20) == 0
     wait_for(lambda: set(Call.objects.values_list("status", flat=True)) == {"completed"},
              what="both rows completed")
+
+
+DID = "+15550001111"
+CUSTOMER = "+15557654321"
+
+
+def route_did(did: str, extension: str) -> None:
+    """The operator's inbound rule (docs/asterisk-realtime.md): on the Dialplan page, the
+    carriers' context (from-trunk) rings `extension` for calls to `did`."""
+    context = context_create(name=inbound_context(), description="Calls from carriers")
+    extension_create(context=context, pattern=did, application="Dial",
+                     arguments=f"PJSIP/{extension},30")
+    extension_create(context=context, pattern=did, application="Hangup")
+
+
+def test_a_carrier_calling_a_did_routed_to_an_extension_is_logged_inbound(
+        pbx, events_worker, django_user_model):
+    client, phone = agent_with_phone(pbx, django_user_model, username="bob", extension="7101")
+    desk = pbx.phone("7101", phone.secret, scenario="phone_ring_then_answer")
+    # Matched by its address (its identify row); qualify off, as for a provider that does not
+    # answer OPTIONS: the sipp sending the call would take an OPTIONS for a broken call.
+    carrier = carrier_create(name="Acme", slug="acme", server=pbx.server, host=CARRIER_ADDRESS,
+                             port=free_udp_port(CARRIER_ADDRESS),
+                             auth_mode=Carrier.AuthMode.IP, qualify_frequency=0)
+    route_did(DID, "7101")
+
+    with recording(pbx, "ami_carrier_calls_extension.txt"):
+        customer = pbx.carrier_call(carrier, DID, CUSTOMER, talk_ms=5000)
+
+        # The desk phone rings for a second before it answers: the row is there, ringing.
+        call = wait_for(observed, what="the call logged")
+        assert call.status == "ringing" and call.answered_at is None
+        assert call.direction == "inbound" and call.number == CUSTOMER
+        call = wait_for(lambda: observed(status="answered"), what="the call logged as answered")
+        assert call.direction == "inbound" and call.number == CUSTOMER
+        assert call.user.username == "bob" and call.phone == phone
+        assert call.channel.startswith("PJSIP/7101-")
+        assert call.peer_channel.startswith("PJSIP/trunk-acme-")
+        assert call.answered_at and call.ended_at is None
+        assert any(line.startswith("FROM ") and CUSTOMER in line for line in desk.logs()), \
+            desk.logs()
+        current = client.get(reverse("telephony:call_current")).json()["call"]
+        assert current["call_id"] == str(call.pk) and current["status"] == "answered"
+        assert current["observed"] is True and current["direction"] == "inbound"
+        assert current["number"] == CUSTOMER
+        assert 'data-agent="bob" data-state="on_call"' in supervisor_board(django_user_model)
+        status, body = api(client, "call_originate", {"phone_number": "+15559876543"})
+        assert status == 409 and body["code"] == "call_in_progress", body
+
+        assert customer.wait(20) == 0, customer.messages()[-2000:]
+        wait_for(lambda: observed(status="completed"), what="the call completed")
+
+    call.refresh_from_db()
+    assert call.ended_at and call.hangup_cause == 16 and call.duration >= 2
+    # One row: the carrier's leg is not an extension of ours.
+    assert list(Call.objects.values_list("pk", flat=True)) == [call.pk]
+    assert not Call.objects.filter(observed=False).exists()
 
 
 def test_without_the_listener_the_board_and_the_originate_ask_asterisk(pbx,
