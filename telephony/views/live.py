@@ -8,15 +8,12 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
-from telephony.services.live_board import AgentRow, AgentState, live_board
+from telephony.services.live_board import AgentRow, live_board
 from telephony.views.agent import duration_text
 from users.roles import ADMIN, SUPERVISOR, role_required
+from users.templatetags.ui import status_colour
 
 REFRESH_SECONDS = 3
-BADGES = {AgentState.ON_CALL: "success", AgentState.DIALING: "info",
-          AgentState.AVAILABLE: "primary", AgentState.OFFLINE: "secondary",
-          AgentState.UNREACHABLE: "warning",
-          AgentState.NO_PHONE: "secondary"}
 
 
 def _row(row: AgentRow, now) -> dict:
@@ -28,7 +25,7 @@ def _row(row: AgentRow, now) -> dict:
         "name": row.user.get_full_name() or row.user.username,
         "extension": row.extension or "—",
         "user_agent": row.registration.user_agent if row.registration.registered else "",
-        "state": row.state, "label": row.state_label, "badge": BADGES[row.state],
+        "state": row.state, "label": row.state_label, "badge": status_colour(row.state),
         "number": call.number if call else "",
         "call_url": reverse("telephony:call_detail", args=[call.pk]) if call else "",
         "campaign": call.campaign.name if call and call.campaign else "—",

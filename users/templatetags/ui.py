@@ -83,22 +83,33 @@ def duration(seconds) -> str:
     return duration_text(seconds)
 
 
-# Status -> Bootstrap badge colour. The same word is the same colour on every page.
+# Status -> Bootstrap badge colour. The same word is the same colour on every page. Keys are
+# the words people read (a model's display value) or its stored value: "no_answer" and
+# "No answer" are one key, as status_colour turns "_" into a space.
 STATUS_COLOURS = {
     # good / live
     "registered": "success", "active": "success", "ok": "success", "connected": "success",
     "running": "success", "answered": "success", "completed": "success", "done": "success",
-    # needs attention
+    "on call": "success", "on a call": "success",
+    # ready for work, waiting for a call
+    "available": "primary", "ready": "primary",
+    # needs a look, or in progress
     "paused": "warning", "ringing": "warning", "queued": "warning", "dialing": "warning",
+    "dialling": "warning", "reserved": "warning", "wrap-up": "warning", "wrap up": "warning",
+    "cannot be reached": "warning", "unreachable": "warning", "phone unreachable": "warning",
+    "not checked": "warning", "skip": "warning",
     # broken / refused
-    "error": "danger", "failed": "danger", "locked": "danger", "busy": "danger",
+    "error": "danger", "failed": "danger", "fail": "danger", "locked": "danger",
+    "busy": "danger", "no answer": "danger",
     # off / nothing yet
     "inactive": "secondary", "deactivated": "secondary", "not registered": "secondary",
-    "untested": "secondary", "never": "secondary", "finished": "secondary",
-    "cancelled": "secondary", "draft": "secondary",
+    "untested": "secondary", "not tested": "secondary", "never": "secondary",
+    "finished": "secondary", "cancelled": "secondary", "draft": "secondary",
+    "offline": "secondary", "phone offline": "secondary", "no phone": "secondary",
+    "logged out": "secondary",
 }
 
 
 @register.filter
 def status_colour(status) -> str:
-    return STATUS_COLOURS.get(str(status).strip().lower(), "secondary")
+    return STATUS_COLOURS.get(str(status).strip().lower().replace("_", " "), "secondary")

@@ -3,6 +3,7 @@ status word, and one confirmation pattern (a page, never a script's confirm())."
 
 import datetime
 import pathlib
+import re
 
 import pytest
 from django.urls import reverse
@@ -36,6 +37,22 @@ def test_the_same_status_word_has_the_same_colour():
     assert status_colour("Inactive") == status_colour("deactivated") == "secondary"
     assert status_colour("Registered") == status_colour("Active") == "success"
     assert status_colour("Locked") == status_colour("Failed") == "danger"
+    # A stored value and the word people read are one key.
+    assert status_colour("no_answer") == status_colour("No answer") == status_colour("busy")
+    assert status_colour("on_call") == status_colour("Answered") == "success"
+    assert status_colour("available") == "primary"
+    assert status_colour("fail") == "danger" and status_colour("skip") == "warning"
+
+
+def test_no_template_hard_codes_a_status_colour():
+    """A badge's colour comes from |status_colour, so one word has one colour everywhere
+    (docs/ui.md); a tag that is not a status is light with a border."""
+    colours = "success|danger|warning|secondary|primary|info"
+    hard_coded = re.compile(rf'badge[^"]*\btext-bg-({colours})\b')
+    offenders = [f"{path.relative_to(TEMPLATES)}: {match.group(0)}"
+                 for path in TEMPLATES.rglob("*.html")
+                 for match in hard_coded.finditer(path.read_text())]
+    assert offenders == []
 
 
 @pytest.mark.django_db
