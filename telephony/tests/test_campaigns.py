@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from telephony.models import CallingRules, Campaign, CampaignStatusChange, Disposition
 
@@ -94,7 +97,7 @@ def test_status_moves_draft_running_paused_finished_with_its_history(supervisor_
     url = reverse("telephony:campaign_status", args=[campaign.pk])
 
     for status in ("running", "paused", "running", "finished"):
-        assert supervisor_client.post(url, {"status": status}).status_code == 302
+        assert supervisor_client.post(url, {"status": status, "confirm": "1"}).status_code == 302
         campaign.refresh_from_db()
         assert campaign.status == status
 
@@ -105,6 +108,33 @@ def test_status_moves_draft_running_paused_finished_with_its_history(supervisor_
                        ("running", "finished", supervisor.pk)]
     page = supervisor_client.get(reverse("telephony:campaign_detail", args=[campaign.pk]))
     assert "sam" in page.content.decode() and "Finished" in page.content.decode()
+
+
+def test_finishing_asks_first_and_says_what_stops(supervisor_client):
+    from telephony.calling.selection import lead_counts
+    from telephony.tests.campaign_helpers import lead_for, running_campaign
+
+    # Rules that allow every minute of every day, so the three leads are dialable now.
+    rules = CallingRules.objects.create(name="Always", start_time=datetime.time(0, 0),
+                                        end_time=datetime.time(23, 59, 59))
+    campaign = running_campaign(calling_rules=rules)
+    for number in ("+12125550100", "+12125550101", "+12125550102"):
+        lead_for(campaign, number)
+    assert lead_counts(campaign, timezone.now())["dialable"] == 3
+    url = reverse("telephony:campaign_status", args=[campaign.pk])
+
+    html = supervisor_client.post(url, {"status": "finished"}).content.decode()
+
+    campaign.refresh_from_db()
+    assert campaign.status == "running" and not campaign.status_changes.exists()
+    assert "cannot be started or resumed" in html
+    assert "3 lead(s) that could still be dialled will not be called" in html
+    assert 'name="confirm" value="1"' in html and 'value="finished"' in html
+    # A campaign that cannot finish (already finished) gets the plain refusal, not the page.
+    campaign.status = "finished"
+    campaign.save()
+    refused = supervisor_client.post(url, {"status": "finished"}, follow=True)
+    assert "cannot become" in refused.content.decode()
 
 
 @pytest.mark.parametrize("start, to", [("finished", "running"), ("draft", "paused"),

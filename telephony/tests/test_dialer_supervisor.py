@@ -84,9 +84,16 @@ def test_the_supervisor_pauses_resumes_and_stops_from_the_dialer_page(supervisor
 
     for status, button in (("paused", "Start dialling"), ("running", "Pause dialling"),
                            ("finished", None)):
+        data = {"status": status, "back": "dialer"}
+        if status == "finished":  # for good: a confirmation page first, which changes nothing
+            asked = supervisor_client.post(
+                reverse("telephony:campaign_status", args=[campaign.pk]), data)
+            assert asked.status_code == 200 and "Finish campaign" in asked.content.decode()
+            campaign.refresh_from_db()
+            assert campaign.status == "running"
+            data["confirm"] = "1"
         response = supervisor_client.post(
-            reverse("telephony:campaign_status", args=[campaign.pk]),
-            {"status": status, "back": "dialer"})
+            reverse("telephony:campaign_status", args=[campaign.pk]), data)
         assert response.status_code == 302 and response["Location"] == page
         campaign.refresh_from_db()
         assert campaign.status == status

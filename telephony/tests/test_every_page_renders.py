@@ -134,3 +134,21 @@ def test_every_page_a_role_may_see_renders(role, world, request):
                     assert 'breadcrumb-item active" aria-current="page"' in html, url
             seen += 1
     assert seen >= {ADMIN: 50, SUPERVISOR: 8, AGENT: 10}[role]
+
+
+def test_every_delete_page_is_the_one_confirmation_page(admin_client, world):
+    """docs/ui.md: one confirmation pattern. Every route whose name says delete shows
+    confirm.html on GET, with a red button that says what it deletes, or (the world's server
+    carries extensions) says why it cannot be deleted."""
+    seen = []
+    for name, pattern in ROUTES:
+        if not name.endswith("delete"):
+            continue
+        for url in _urls(name, pattern, world):
+            response = admin_client.get(url)
+            assert response.status_code == 200, url
+            assert "confirm.html" in [t.name for t in response.templates], url
+            html = response.content.decode()
+            assert 'class="btn btn-danger"' in html or "cannot be deleted" in html, url
+            seen.append(name)
+    assert len(seen) >= 4, seen

@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -108,6 +108,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
+    back = "dialer" if request.POST.get("back") == "dialer" else ""
+    # Finishing cannot be undone: it asks first (confirm.html), like every destructive action.
+    if request.POST.get("status") == Campaign.Status.FINISHED and not request.POST.get("confirm") \
+            and Campaign.Status.FINISHED in Campaign.TRANSITIONS[Campaign.Status(campaign.status)]:
+        return render(request, "confirm.html", _finish_confirmation(campaign, back))
     try:
         campaign_status_change(campaign=campaign, to_status=request.POST.get("status", ""),
                                user=request.user)
@@ -116,9 +121,31 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
     except CampaignServiceError as exc:
         messages.error(request, exc.message)
     # The dialer page's controls come back to it; nothing else is taken from the form.
-    if request.POST.get("back") == "dialer":
+    if back:
         return redirect("telephony:campaign_dialer_live", pk=campaign.pk)
     return redirect("telephony:campaign_detail", pk=campaign.pk)
+
+
+def _finish_confirmation(campaign: Campaign, back: str) -> dict:
+    from telephony.models import AgentSession
+
+    dialable = lead_counts(campaign, timezone.now())[Reason.DIALABLE]
+    in_session = AgentSession.objects.filter(campaign=campaign, ended_at__isnull=True).count()
+    items = ["Dialling stops for good: a finished campaign cannot be started or resumed."]
+    if dialable:
+        items.append(f"{dialable} lead(s) that could still be dialled will not be called.")
+    if in_session:
+        items.append(f"{in_session} agent(s) in a dialer session on it get no more calls.")
+    cancel = ("telephony:campaign_dialer_live" if back else "telephony:campaign_detail")
+    return {
+        "title": f"Finish campaign {campaign.name}?",
+        "lead": "Nothing changes until you confirm. This is what will happen:",
+        "items": items, "danger": True,
+        "hidden": [("status", Campaign.Status.FINISHED.value), ("back", back)],
+        "action_url": reverse("telephony:campaign_status", args=[campaign.pk]),
+        "confirm_label": f"Finish campaign {campaign.name}",
+        "cancel_url": reverse(cancel, args=[campaign.pk]),
+    }
 
 
 urlpatterns = [

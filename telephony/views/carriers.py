@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 
 from telephony.forms.carriers import CarrierForm, address_clash_warnings
 from telephony.models.carriers import Carrier
@@ -89,7 +89,17 @@ def carrier_delete(request, pk):
         messages.success(request, f"Carrier {carrier.name} and its realtime rows deleted.")
         _warn(request, warnings)
         return redirect("telephony:carrier_list")
-    return render(request, "telephony/carriers/carrier_confirm_delete.html", {"carrier": carrier})
+    endpoint = f"trunk-{carrier.slug.lower()}"
+    return render(request, "confirm.html", {
+        "title": f"Delete carrier {carrier.name}?",
+        "lead": "Nothing changes until you confirm. This is what will happen:",
+        "items": [f"Its rows ({endpoint} in ps_endpoints, ps_aors, ps_auths, ps_registrations "
+                  "and ps_endpoint_id_ips) are removed at once: calls through it stop.",
+                  "Scaffolded outbound rules that still point at it fail until you scaffold "
+                  "again."],
+        "confirm_label": f"Delete carrier {carrier.name}", "danger": True,
+        "cancel_url": reverse("telephony:carrier_detail", args=[carrier.pk]),
+    })
 
 
 urlpatterns = [

@@ -75,8 +75,15 @@ def dialplan_context_delete(request, pk):
             return redirect("telephony:dialplan_context_detail", pk=pk)
         messages.success(request, f"Context {context.name} and its realtime rows deleted.")
         return redirect("telephony:dialplan_list")
-    return render(request, "telephony/dialplan/context_confirm_delete.html",
-                  {"context_obj": context, "rule_count": context.extensions.count()})
+    return render(request, "confirm.html", {
+        "title": f"Delete context {context.name}?",
+        "lead": "Nothing changes until you confirm. This is what will happen:",
+        "items": [f"Its {context.extensions.count()} rule(s) and their rows in "
+                  "extensions_table are deleted at once.",
+                  f"Calls into {context.name} will find no extension."],
+        "confirm_label": f"Delete context {context.name}", "danger": True,
+        "cancel_url": reverse("telephony:dialplan_context_detail", args=[context.pk]),
+    })
 
 
 @admin_required

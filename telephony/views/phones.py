@@ -6,7 +6,7 @@ from django.db import IntegrityError
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 
 from autodialer.input import query_int
 from telephony.forms.phone_selection import ACTIONS
@@ -161,7 +161,19 @@ def phone_delete_view(request, pk):
         messages.success(request, f"Extension {phone.extension} deleted; Asterisk no longer "
                                   "accepts it.")
         return redirect("telephony:phone_list")
-    return render(request, "telephony/phones/phone_confirm_delete.html", {"phone": phone})
+    items = ["Its rows in ps_endpoints, ps_auths, ps_aors and any registration left in "
+             "ps_contacts are removed: Asterisk stops accepting this phone at once."]
+    if phone.user:
+        items.append(f"{phone.user.username} will have no phone.")
+    return render(request, "confirm.html", {
+        "title": f"Delete extension {phone.extension} ({phone.name})?",
+        "lead": "Nothing changes until you confirm. This is what will happen:",
+        "items": items,
+        "warning": "To stop the phone but keep its settings, edit it and untick “active” "
+                   "instead.",
+        "confirm_label": f"Delete extension {phone.extension}", "danger": True,
+        "cancel_url": reverse("telephony:phone_detail", args=[phone.pk]),
+    })
 
 
 @admin_required

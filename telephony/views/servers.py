@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 
 from telephony.forms.servers import AsteriskServerForm
 from telephony.models import AsteriskServer
@@ -61,8 +61,17 @@ def server_delete_view(request, pk):
             return redirect("telephony:server_detail", pk=server.pk)
         messages.success(request, f"Server {server.name} deleted.")
         return redirect("telephony:server_list")
-    return render(request, "telephony/servers/server_confirm_delete.html",
-                  {"server": server, "in_use": in_use})
+    context = {"title": f"Delete server {server.name}?", "danger": True,
+               "confirm_label": f"Delete server {server.name}",
+               "cancel_url": reverse("telephony:server_detail", args=[server.pk])}
+    if in_use:
+        context.update(blocked=True, warning=(
+            f"This server is used by {in_use} extension(s) or carrier(s). It cannot be "
+            "deleted until they are moved to another server or deleted."))
+    else:
+        context.update(lead="The server record is removed from autodialer. Asterisk itself "
+                            "is not touched.")
+    return render(request, "confirm.html", context)
 
 
 @admin_required
