@@ -14,7 +14,8 @@ Fixtures (also for other suites that need a real Asterisk, e.g. ARI/Stasis tests
     ``carrier_call(carrier, did, caller)`` (a carrier sending a call in from its address),
     ``sipp_uas(scenario, address=...)`` (a sipp answering calls:
     ``phone_answer``, ``phone_ring_then_answer``, ``carrier_answer``,
-    ``carrier_ring_then_answer``, ``carrier_busy``, ``carrier_never_answer``), ``log_tail()``, ``restart()`` / ``stop()`` / ``start()``.
+    ``carrier_ring_then_answer``, ``carrier_busy``, ``carrier_never_answer``), ``log_tail()``,
+    ``restart()`` / ``stop()`` / ``start()``.
 
 ``pbx`` (function)
     The same object for one test, with ``pbx.server``: an AsteriskServer row pointing at the
