@@ -72,7 +72,10 @@ def carrier_asterisk_reload(server: AsteriskServer, *, registrations: bool) -> l
     return []
 
 
-def _reload_for(carriers: list[Carrier | None]) -> list[str]:
+def carriers_asterisk_reload(carriers: list[Carrier | None]) -> list[str]:
+    """After carriers were saved or deleted (by any path: the pages, the Django admin,
+    `setup_asterisk_realtime --sync-existing`): one reload per server they are on, with the
+    registration module where one registers or did; the warnings to show."""
     servers: dict[int, tuple[AsteriskServer, bool]] = {}
     for carrier in carriers:
         if carrier is None:
@@ -90,7 +93,7 @@ def carrier_create(**values) -> Carrier:
     carrier = Carrier()
     _set(carrier, values)
     carrier.save()  # writes the realtime rows in the same transaction
-    carrier.warnings = _reload_for([carrier])
+    carrier.warnings = carriers_asterisk_reload([carrier])
     return carrier
 
 
@@ -100,11 +103,11 @@ def carrier_update(*, carrier: Carrier, **values) -> Carrier:
         before = Carrier.objects.select_related("server").filter(pk=carrier.pk).first()
         _set(carrier, values)
         carrier.save()
-    carrier.warnings = _reload_for([before, carrier])
+    carrier.warnings = carriers_asterisk_reload([before, carrier])
     return carrier
 
 
 def carrier_delete(*, carrier: Carrier) -> list[str]:
     """Delete the carrier and its rows; returns warnings (see the module docstring)."""
     carrier.delete()  # removes the realtime rows in the same transaction
-    return _reload_for([carrier])
+    return carriers_asterisk_reload([carrier])

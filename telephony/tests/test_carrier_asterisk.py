@@ -4,6 +4,7 @@ the trunk's health as Asterisk reports it, softly when Asterisk cannot be asked.
 answers as transcripts/ami_outbound_registration.txt shows the real Asterisk 22 does."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from telephony.asterisk.ami import AmiClient
@@ -216,3 +217,48 @@ def test_an_unreachable_trunk_shows_so_on_its_page(admin_client, fake_ami, serve
          "Status": "Unreachable", "RoundtripUsec": "N/A", "EndpointName": "trunk-acme"}]
     html = admin_client.get(reverse("telephony:carrier_detail", args=[carrier.pk])).content
     assert b'<span class="text-danger">Unreachable</span>' in html
+
+
+# --- every write path reloads, not only the Carriers page ------------------------------------
+
+def test_the_django_admin_reloads_like_the_carriers_page(admin_client, fake_ami, server):
+    admin_client.post(reverse("admin:telephony_carrier_add"), form(server))
+    carrier = Carrier.objects.get(slug="acme")
+    assert reloads(fake_ami) == [("res_pjsip.so", "reload"), (MODULE, "reload")]
+
+    admin_client.post(reverse("admin:telephony_carrier_change", args=[carrier.pk]),
+                      form(server, register=None))
+    # It registered before the change: the registration module drops its registration.
+    assert reloads(fake_ami)[2:] == [("res_pjsip.so", "reload"), (MODULE, "reload")]
+
+    admin_client.post(reverse("admin:telephony_carrier_delete", args=[carrier.pk]),
+                      {"post": "yes"})
+    assert not Carrier.objects.exists()
+    assert reloads(fake_ami)[4:] == [("res_pjsip.so", "reload")]
+
+
+def test_the_django_admin_says_when_asterisk_could_not_be_asked(admin_client, server):
+    server.ami_port = closed_port()
+    server.save()
+    response = admin_client.post(reverse("admin:telephony_carrier_add"), form(server),
+                                 follow=True)
+    assert Carrier.objects.filter(slug="acme").exists()  # the change stands
+    assert "could not be asked to apply the change" in response.content.decode()
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite",
+                    reason="setup_asterisk_realtime refuses SQLite (Asterisk cannot read it)")
+def test_sync_existing_reloads_each_carriers_server_once(fake_ami, server):
+    import io
+
+    from django.core.management import call_command
+
+    acme(server)
+    acme(server, name="Beta", slug="beta", register=False)
+    before = len(reloads(fake_ami))
+    out = io.StringIO()
+
+    call_command("setup_asterisk_realtime", "--sync-existing", stdout=out)
+
+    assert reloads(fake_ami)[before:] == [("res_pjsip.so", "reload"), (MODULE, "reload")]
+    assert "Asked 1 server(s) to reload their carriers" in out.getvalue()

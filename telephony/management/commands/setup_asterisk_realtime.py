@@ -95,6 +95,24 @@ class Command(BaseCommand):
                 self.stdout.write("  Re-run with --sync-existing --prune to delete them.")
         else:
             self.stdout.write("No orphan realtime rows.")
+        self._reload_carriers()
+
+    def _reload_carriers(self) -> None:
+        # Asterisk qualifies and registers carriers as res_pjsip last loaded them: rewritten
+        # rows take effect once each carrier's server reloads (services/carriers.py).
+        from telephony.models import Carrier
+        from telephony.services.carriers import carriers_asterisk_reload
+
+        carriers = list(Carrier.objects.select_related("server"))
+        if not carriers:
+            return
+        warnings = carriers_asterisk_reload(carriers)
+        for warning in warnings:
+            self.stdout.write(self.style.WARNING(warning))
+        servers = {carrier.server_id for carrier in carriers}
+        if len(warnings) < len(servers):
+            self.stdout.write(f"Asked {len(servers) - len(warnings)} server(s) to reload their "
+                              "carriers (res_pjsip).")
 
     def _scaffold(self) -> None:
         from telephony.services.dialplan import dialplan_scaffold_agents
