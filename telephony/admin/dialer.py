@@ -3,6 +3,7 @@ agent sessions and the compliance ledger."""
 
 from django.contrib import admin
 
+from telephony.admin.readonly import ReadOnlyAdmin
 from telephony.models import AgentSession, AgentStateChange, DialAttempt, PauseCode
 
 
@@ -13,21 +14,8 @@ class PauseCodeAdmin(admin.ModelAdmin):
     search_fields = ("name", "code")
 
 
-class _ReadOnly(admin.ModelAdmin):
-    """What happened is recorded by the dialer; editing it by hand would make reports lie."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AgentSession)
-class AgentSessionAdmin(_ReadOnly):
+class AgentSessionAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "agent", "campaign", "state", "pause_code", "ended_at",
                     "end_reason")
     list_filter = ("state", "campaign")
@@ -36,14 +24,14 @@ class AgentSessionAdmin(_ReadOnly):
 
 
 @admin.register(AgentStateChange)
-class AgentStateChangeAdmin(_ReadOnly):
+class AgentStateChangeAdmin(ReadOnlyAdmin):
     list_display = ("at", "session", "from_state", "to_state", "pause_code")
     list_filter = ("to_state",)
     list_select_related = ("session", "session__agent", "session__campaign")
 
 
 @admin.register(DialAttempt)
-class DialAttemptAdmin(_ReadOnly):
+class DialAttemptAdmin(ReadOnlyAdmin):
     """The ledger is append-only: the database refuses changes to sealed rows anyway."""
 
     list_display = ("created_at", "phone_number", "campaign_id", "status", "abandoned",

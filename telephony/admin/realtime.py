@@ -12,6 +12,7 @@ break, which Asterisk's ODBC layer would split or decode; the column's width).
 from django import forms
 from django.contrib import admin
 
+from telephony.admin.readonly import ReadOnlyAdmin
 from telephony.models import (
     ExtensionsTable,
     PsAor,
@@ -38,17 +39,6 @@ class RealtimeRowForm(forms.ModelForm):
 
 class RealtimeAdmin(admin.ModelAdmin):
     form = RealtimeRowForm
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PsEndpoint)
