@@ -1,6 +1,7 @@
-// Agent panel, campaign calls: after a campaign call ends, show its dispositions and a notes
-// box (wrap-up) until one is saved; list the callbacks due. agent-panel.js announces every
-// call change with the "agentpanel:call" event.
+// Agent panel and dialer session page, campaign calls: after a campaign call ends, show its
+// dispositions and a notes box (wrap-up) until one is saved; list the callbacks due.
+// agent-panel.js announces every call change with the "agentpanel:call" event, and
+// dialer-session.js the dialer call in wrap-up, and "wrapup:close" when its wrap-up is over.
 (function () {
   "use strict";
   const box = document.getElementById("wrapup");
@@ -45,6 +46,8 @@
       });
   });
 
+  document.addEventListener("wrapup:close", function () { box.hidden = true; callId = null; });
+
   function showCallback() { callbackRow.hidden = policies[select.value] !== "callback"; }
   select.addEventListener("change", showCallback);
 
@@ -53,6 +56,12 @@
     const body = {disposition_id: Number(select.value), notes: notes.value,
                   callback_at: box.querySelector("#callback-at").value || null,
                   callback_for: box.querySelector("#callback-for").value};
+    const then = box.querySelector("#wrapup-then");  // the dialer session page only
+    if (then) {
+      const parts = then.value.split(":");
+      body.then = parts[0];
+      if (parts[1]) body.pause_code_id = Number(parts[1]);
+    }
     fetch(url(box.dataset.saveUrl, callId), {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},

@@ -69,6 +69,14 @@
       form.hidden = form.dataset.showIn.split(" ").indexOf(session.state) < 0;
     });
     showCustomer(screen.customer);
+    // The wrap-up form (agent-dispositions.js, shared with the agent panel) for the call
+    // just ended; closed when the wrap-up is over (saved, Ready, or the campaign's limit).
+    if (session.state === "wrap_up" && screen.customer) {
+      document.dispatchEvent(new CustomEvent("agentpanel:call", {detail: {
+        call_id: screen.customer.attempt_id, is_live: false, campaign: session.campaign}}));
+    } else {
+      document.dispatchEvent(new CustomEvent("wrapup:close"));
+    }
   }
 
   const source = new EventSource(root.dataset.eventsUrl);

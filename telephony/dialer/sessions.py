@@ -113,6 +113,9 @@ def agent_session_pause(*, session: AgentSession, pause_code: PauseCode) -> Agen
         session = AgentSession.objects.select_for_update().get(pk=session.pk)
         if session.state not in (State.READY, State.WRAP_UP, State.PAUSED):
             raise SessionError("You can pause when you are ready or in wrap-up.")
+        if session.state == State.WRAP_UP and session.attempt_id:
+            # Leaving wrap-up ends it, as Ready does: the call's row is sealed with its time.
+            attempt_seal(attempt_id=session.attempt_id, wrap_since=session.state_since)
         session_transition(session, State.PAUSED, pause_code=pause_code)
     return session
 

@@ -52,6 +52,36 @@ def _callback_time(raw: Any, lead: Lead | None, now: datetime.datetime) -> datet
     return raw
 
 
+def disposition_pick(*, campaign_id: int, disposition_id: Any, notes: Any) -> Disposition:
+    """One of the campaign's active dispositions, after checking the notes that go with it."""
+    if not isinstance(notes, str) or len(notes) > MAX_NOTES:
+        raise CampaignServiceError(f"Notes are text of at most {MAX_NOTES} characters.")
+    try:
+        return Disposition.objects.get(pk=int(disposition_id), campaign_id=campaign_id,
+                                       is_active=True)
+    except (TypeError, ValueError, Disposition.DoesNotExist):
+        raise CampaignServiceError("Pick one of the campaign's dispositions.") from None
+
+
+def disposition_apply(*, user: Any, disposition: Disposition, campaign: Any, number: str,
+                      lead: Lead | None, notes: str, callback_at: Any, callback_mine: bool,
+                      call: Call | None = None, now: datetime.datetime) -> CallDisposition:
+    """Record one disposition and apply its policy to the (locked) lead; call it inside the
+    transaction that holds the call or attempt it is about."""
+    when = (_callback_time(callback_at, lead, now)
+            if disposition.policy == Disposition.Policy.CALLBACK else None)
+    record = CallDisposition.objects.create(
+        disposition=disposition, call=call, lead=lead, campaign_id=campaign.pk, agent=user,
+        notes=notes)
+    if disposition.policy == Disposition.Policy.DNC:
+        dnc_add(number=number, campaign=campaign,
+                reason=f"Agent's disposition: {disposition.name}",
+                source=DncEntry.Source.DISPOSITION, user=user)
+    if lead is not None:
+        _apply(lead, disposition, when, user if callback_mine else None, user, notes, now)
+    return record
+
+
 def call_disposition_record(*, user: Any, call: Call, disposition_id: Any, notes: str = "",
                             callback_at: Any = None, callback_mine: bool = True
                             ) -> CallDisposition:
@@ -63,13 +93,8 @@ def call_disposition_record(*, user: Any, call: Call, disposition_id: Any, notes
         raise CampaignServiceError("Only campaign calls take a disposition.")
     if call.is_live:
         raise CampaignServiceError("Hang up first, then pick a disposition.")
-    if not isinstance(notes, str) or len(notes) > MAX_NOTES:
-        raise CampaignServiceError(f"Notes are text of at most {MAX_NOTES} characters.")
-    try:
-        disposition = Disposition.objects.get(pk=int(disposition_id), campaign_id=call.campaign_id,
-                                              is_active=True)
-    except (TypeError, ValueError, Disposition.DoesNotExist):
-        raise CampaignServiceError("Pick one of the campaign's dispositions.") from None
+    disposition = disposition_pick(campaign_id=call.campaign_id, disposition_id=disposition_id,
+                                   notes=notes)
     now = timezone.now()
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
@@ -77,18 +102,10 @@ def call_disposition_record(*, user: Any, call: Call, disposition_id: Any, notes
             raise CampaignServiceError("This call already has a disposition.")
         lead = (Lead.objects.select_for_update().filter(pk=locked.lead_id).first()
                 if locked.lead_id else None)
-        when = (_callback_time(callback_at, lead, now)
-                if disposition.policy == Disposition.Policy.CALLBACK else None)
-        record = CallDisposition.objects.create(
-            disposition=disposition, call=locked, lead=lead, campaign_id=locked.campaign_id,
-            agent=user, notes=notes)
-        if disposition.policy == Disposition.Policy.DNC:
-            dnc_add(number=locked.number, campaign=locked.campaign,
-                    reason=f"Agent's disposition: {disposition.name}",
-                    source=DncEntry.Source.DISPOSITION, user=user)
-        if lead is not None:
-            _apply(lead, disposition, when, user if callback_mine else None, user, notes, now)
-    return record
+        return disposition_apply(user=user, disposition=disposition, campaign=locked.campaign,
+                                 number=locked.number, lead=lead, notes=notes,
+                                 callback_at=callback_at, callback_mine=callback_mine,
+                                 call=locked, now=now)
 
 
 def _apply(lead: Lead, disposition: Disposition, when, callback_agent, user, notes, now) -> None:

@@ -16,7 +16,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from telephony.models import AsteriskServer, Call, Campaign, Lead, LeadList, Phone
+from telephony.models import (
+    AsteriskServer,
+    Call,
+    Campaign,
+    DialAttempt,
+    Lead,
+    LeadList,
+    Phone,
+)
 from telephony.services.campaigns import dispositions_create_defaults
 from telephony.services.carriers import carrier_create
 from telephony.services.dialplan import context_create, extension_create
@@ -80,7 +88,12 @@ def world(agent, other_agent, django_user_model, settings, tmp_path):
                         timezone="America/New_York", first_name="-Ada", data={"@": "=1"})
     entry, _created = dnc_add(number="+12125550199", campaign=campaign, reason="=x")
     disposition = dispositions_create_defaults(campaign=campaign)[0]
-    return {"server": server, "phone": phone, "campaign": campaign, "carrier": carrier,
+    # A dialer call the agent had, in wrap-up (the session page's disposition form).
+    attempt = DialAttempt.objects.create(campaign_id=campaign.pk, phone_number="+12125550100",
+                                         created_at=now, status=DialAttempt.Status.COMPLETED,
+                                         agent_id=agent.pk, ended_at=now)
+    return {"attempt": attempt,
+            "server": server, "phone": phone, "campaign": campaign, "carrier": carrier,
             "context": context, "rule": rule, "user": other_agent, "calls": calls,
             "lead_list": lead_list, "lead_import": lead_import, "dnc_entry": entry,
             "disposition": disposition}
@@ -91,6 +104,8 @@ def _urls(name, pattern, world) -> list[str]:
     if "call_id" in converters:
         return [reverse(name, kwargs={"call_id": call.pk}) for call in world["calls"]]
     kwargs = {}
+    if "attempt_id" in converters:
+        kwargs["attempt_id"] = world["attempt"].pk
     if "pk" in converters:
         kwargs["pk"] = world[PK_OWNERS[_owner(name)]].pk
     if "direction" in converters:

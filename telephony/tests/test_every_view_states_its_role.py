@@ -15,7 +15,7 @@ from users.roles import ADMIN, AGENT, SUPERVISOR
 
 PUBLIC = {"users:login", "users:logout"}
 FAKE_KWARGS = {"pk": 999999, "call_id": uuid.UUID(int=1), "direction": "up", "entry_pk": 999999,
-               "disposition_pk": 999999, "action": "cancel"}
+               "disposition_pk": 999999, "action": "cancel", "attempt_id": uuid.UUID(int=2)}
 
 
 def _routes(patterns=None, namespace=""):

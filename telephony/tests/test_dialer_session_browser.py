@@ -1,0 +1,100 @@
+"""The agent's dialer session page in headless Chromium, against the live test server: the
+wrap-up form after a dialer call (the agent panel's, shared), pushed by the page's event
+stream, and saving a disposition puts the agent back to ready or paused."""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from conftest import browser_login
+from telephony.models import AgentSession, DialAttempt, Disposition, Lead, PauseCode
+from telephony.tests.campaign_helpers import lead_for, running_campaign
+from telephony.tests.dialer_helpers import ledger_clear
+from telephony.tests.phone_helpers import make_server
+
+pytestmark = pytest.mark.browser
+State = AgentSession.State
+
+
+@pytest.fixture
+def short_streams(page, settings):
+    # Short push streams: the page must survive the server ending one (EventSource
+    # reconnects), and none outlives the test's database.
+    settings.DIALER_PUSH_STREAM_SECONDS = 2
+    settings.DIALER_PUSH_INTERVAL_MS = 50
+    yield
+    ledger_clear()  # before the live server's flush, which the sealed rows would refuse
+
+
+def in_wrap_up(agent) -> tuple[AgentSession, DialAttempt, Lead]:
+    campaign = running_campaign("Spring", agents=[agent], wrapup_seconds=0)
+    Disposition.objects.create(campaign=campaign, name="Sale", policy="final", order=1)
+    Disposition.objects.create(campaign=campaign, name="Call back", policy="callback", order=2)
+    lead = lead_for(campaign, "+12125550100", first_name="Ana", data={"Plan": "gold"},
+                    state=Lead.State.IN_PROGRESS, attempts=1)
+    now = timezone.now()
+    attempt = DialAttempt.objects.create(
+        campaign_id=campaign.pk, lead_id=lead.pk, phone_number=lead.phone_number,
+        created_at=now - datetime.timedelta(seconds=40), status=DialAttempt.Status.COMPLETED,
+        connected_at=now - datetime.timedelta(seconds=30), ended_at=now, agent_id=agent.pk,
+        agent_username=agent.username)
+    session = AgentSession.objects.create(
+        agent=agent, campaign=campaign, server=make_server(), live_agent_id=agent.pk,
+        state=State.WRAP_UP, state_since=now, attempt_id=attempt.pk, connected_at=now)
+    return session, attempt, lead
+
+
+def leave(page) -> None:
+    page.goto("about:blank")  # let the last stream end before the test database goes
+    time.sleep(2.2)
+
+
+def test_the_agent_dispositions_a_dialer_call_and_is_ready_again(page, agent, short_streams):
+    session, attempt, lead = in_wrap_up(agent)
+    browser_login(page, "bob", "pw-bob-123")
+    page.goto(page.base_url + "/telephony/agent/dialer/")
+
+    wrapup = page.locator("#wrapup")
+    expect(wrapup).to_be_visible()
+    expect(page.locator("#session-state")).to_have_text("Wrap-up")
+    expect(wrapup.locator("[data-lead]")).to_contain_text("Plan: gold")
+    select = wrapup.locator("#disposition")
+    expect(select.locator("option")).to_have_text(["Sale", "Call back"])
+    callback = wrapup.locator("[data-callback]")
+    expect(callback).to_be_hidden()
+    select.select_option(label="Call back")
+    expect(callback).to_be_visible()  # callback fields only for a call-back disposition
+    select.select_option(label="Sale")
+    expect(callback).to_be_hidden()
+    wrapup.locator("#disposition-notes").fill("Took the gold plan.")
+    wrapup.get_by_role("button", name="Save disposition").click()
+
+    expect(page.locator("#session-state")).to_have_text("Ready")
+    expect(wrapup).to_be_hidden()
+    expect(page.locator("#screen-pop")).to_be_hidden()
+    attempt.refresh_from_db()
+    lead.refresh_from_db()
+    assert (attempt.disposition, lead.state) == ("Sale", Lead.State.FINAL)
+    assert attempt.closed_at is not None
+    leave(page)
+
+
+def test_the_agent_may_pause_after_the_disposition(page, agent, short_streams):
+    session, attempt, _lead = in_wrap_up(agent)
+    PauseCode.objects.create(code="lunch", name="Lunch")
+    browser_login(page, "bob", "pw-bob-123")
+    page.goto(page.base_url + "/telephony/agent/dialer/")
+    wrapup = page.locator("#wrapup")
+    expect(wrapup).to_be_visible()
+    wrapup.locator("#wrapup-then").select_option(label="Pause: Lunch")
+    wrapup.get_by_role("button", name="Save disposition").click()
+    expect(page.locator("#session-state")).to_have_text("Paused")
+    expect(page.locator("#session-pause")).to_have_text("(Lunch)")
+    session.refresh_from_db()
+    assert session.state == State.PAUSED and session.pause_code.code == "lunch"
+    leave(page)
