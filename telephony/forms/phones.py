@@ -231,7 +231,8 @@ class PhoneBulkForm(forms.Form):
 
 
 class PhoneImportForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8 CSV, at most 2 MB and 10,000 rows.")
+    file = forms.FileField(label="CSV file", help_text="UTF-8 CSV, separated by commas, "
+                           "semicolons or tabs; at most 2 MB and 10,000 rows.")
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -1,11 +1,11 @@
-"""Reading a lead CSV: encoding per line, delimiter, header and mapping guesses, and one row
+"""Reading a lead CSV: encoding per line, header and mapping guesses (the delimiter guess is
+csv_table.sniff_delimiter, shared with the extension and user imports), and one row
 turned into a lead or an issue. Pure functions of the bytes: services/lead_import.py runs
 them over a stored file, batch by batch.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -82,19 +82,6 @@ def check_text(head: bytes) -> str:
     if controls > len(decoded) // 100:
         raise CampaignServiceError("This is not a CSV file: it contains binary data.")
     return encoding
-
-
-def sniff_delimiter(sample_lines: list[str]) -> str:
-    """`,` `;` or tab: whichever splits the first lines into the same number (> 1) of cells."""
-    best, best_score = ",", -1
-    for delimiter in (",", ";", "\t", "|"):
-        widths = [len(row) for row in csv.reader(sample_lines, delimiter=delimiter) if row]
-        if not widths or max(widths) < 2:
-            continue
-        score = widths.count(widths[0]) * 10 + widths[0]
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 def _key(name: str) -> str:

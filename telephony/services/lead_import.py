@@ -27,6 +27,7 @@ from django_tasks import task
 
 from telephony.models import DncEntry, Lead, LeadImport, LeadImportIssue, LeadList
 from telephony.services.campaign_errors import CampaignServiceError
+from telephony.services.csv_table import sniff_delimiter
 from telephony.services.lead_csv import (
     MAX_COLUMNS,
     SNIFF_BYTES,
@@ -37,7 +38,6 @@ from telephony.services.lead_csv import (
     guess_mapping,
     mapping_validate,
     row_read,
-    sniff_delimiter,
 )
 from telephony.services.lead_rows import lead_rows_insert
 

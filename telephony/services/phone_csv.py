@@ -1,28 +1,39 @@
-"""Extensions (phones) as CSV: the export and the import that reads it back.
+"""Extensions (phones) as CSV: the export, the template, and the import that reads them back.
 
-The import checks every row before it writes any (a refused file lists every bad line), then
-creates and updates the phones with their realtime rows in one transaction (`phones_sync_bulk`),
-so a file is applied whole or not at all.
+The import runs in two steps. `phone_csv_check` reads the whole file, checks every row against
+the forms' validators and the database in one pass and returns the plan (a dry run: N new, N
+updated, N rejected, every problem with its line, value and reason), writing nothing.
+`phone_csv_import` runs the same check again inside one transaction, with the rows it reads
+locked, refuses when the plan is not the one the admin confirmed (`PlanChanged`), and writes
+the good rows with their realtime rows (`phones_sync_bulk`) together. Rejected rows are skipped.
 """
 
 from __future__ import annotations
 
-import csv
+import copy
 import io
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
+from auditlog.models import LogEntry
 from django.db import transaction
 
+from audit.services import audit_bulk_record
 from telephony import csvcells
 from telephony.asterisk.values import callerid_problem, secret_generate
-from telephony.csvcells import restore
 from telephony.forms.common import known_contexts, known_transports
 from telephony.forms.phone_csv import PhoneCsvRowForm
 from telephony.models import AsteriskServer, Phone, PsEndpoint
 from telephony.models.phones import DEFAULT_CODECS, DEFAULT_TRANSPORT
 from telephony.realtime.phones import phones_sync_bulk
-from telephony.services.errors import ServiceError
+from telephony.services.csv_table import (
+    ImportPlan,
+    PlanChanged,
+    Problem,
+    Row,
+    shown,
+    table_read,
+)
 from telephony.services.phones import CHUNK
 from users.models import User
 from users.roles import AGENT
@@ -32,23 +43,9 @@ CSV_MAX_ROWS = 10_000
 CSV_COLUMNS = ["extension", "name", "server", "context", "codecs", "transport", "max_contacts",
                "caller_id_name", "caller_id_number", "user", "active", "secret"]
 CSV_REQUIRED = ("extension", "name", "server")
-
-
-class CsvImportError(ServiceError):
-    """The file was refused; `errors` holds (line number or None, reason) for every bad row."""
-
-    code = "csv_refused"
-
-    def __init__(self, errors: list[tuple[int | None, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"line {line}: {reason}" if line else reason
-                                   for line, reason in errors), field="file")
-
-
-@dataclass
-class CsvImportResult:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
+# What an import writes to an existing phone (and compares to say "unchanged").
+WRITTEN = ["name", "server_id", "context", "codecs", "transport", "max_contacts",
+           "caller_id_name", "caller_id_number", "user_id", "is_active", "secret"]
 
 
 def phone_csv_export(*, phones: Iterable[Phone], include_secrets: bool = False) -> str:
@@ -68,190 +65,247 @@ def phone_csv_export(*, phones: Iterable[Phone], include_secrets: bool = False) 
     return out.getvalue()
 
 
-def _parse_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
-    if len(data) > CSV_MAX_BYTES:
-        raise CsvImportError([(None, f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit "
-                                     "is 2 MB (10,000 rows). Split it into several files.")])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvImportError([(None, "The file is not UTF-8 text (save it as CSV UTF-8); "
-                                     f"bad byte at position {exc.start}.")]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
-    if not header:
-        raise CsvImportError([(None, "The file is empty: the first line must name the columns "
-                                     f"({', '.join(CSV_COLUMNS)}).")])
-    reader.fieldnames = header
-    problems: list[tuple[int | None, str]] = []
-    missing = [name for name in CSV_REQUIRED if name not in header]
-    if missing:
-        problems.append((1, f"missing column(s): {', '.join(missing)}. Required: "
-                            f"{', '.join(CSV_REQUIRED)}; optional: "
-                            f"{', '.join(c for c in CSV_COLUMNS if c not in CSV_REQUIRED)}."))
-    unknown = [name for name in header if name not in CSV_COLUMNS]
-    if unknown:
-        problems.append((1, f"unknown column(s): {', '.join(unknown)}."))
-    if len(set(header)) != len(header):
-        problems.append((1, "a column appears twice."))
-    if problems:
-        raise CsvImportError(problems)
-    rows: list[tuple[int, dict]] = []
-    try:
-        for record in reader:
-            if len(rows) >= CSV_MAX_ROWS:
-                raise CsvImportError([(None, f"The file has more than {CSV_MAX_ROWS:,} rows; "
-                                             "split it into several files.")])
-            if None in record:
-                problems.append((reader.line_num, "more cells than columns."))
+def phone_csv_template() -> str:
+    """The header and one example row: what an admin fills in."""
+    server = AsteriskServer.objects.order_by("name").values_list("name", flat=True).first()
+    out = io.StringIO()
+    writer = csvcells.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS[:-1])
+    writer.writerow(["1001", "Front desk", server or "pbx1", "agents", "ulaw|alaw",
+                     DEFAULT_TRANSPORT, 1, "", "", "", "yes"])
+    return out.getvalue()
+
+
+class _Plan:
+    """The check of one file: the rows, what the database holds for them, the problems."""
+
+    def __init__(self, rows: list[Row], header: list[str], *, lock: bool) -> None:
+        self.rows, self.header, self.lock = rows, header, lock
+        self.problems: dict[int, list[Problem]] = defaultdict(list)
+        self.cleaned: dict[int, dict] = {}
+
+    def add(self, line: int, column: str, value: str, reason: str) -> None:
+        self.problems[line].append(Problem(line, column, shown(value), reason))
+
+    def run(self) -> ImportPlan:
+        choices = {"contexts": known_contexts(), "transports": known_transports()}
+        servers = {server.name: server for server in AsteriskServer.objects.all()}
+        for row in self.rows:
+            for problem in row.problems:
+                self.problems[row.line].append(problem)
+            form = PhoneCsvRowForm(row.cells, **choices)
+            form.is_valid()
+            flagged = {problem.column for problem in row.problems}
+            for name, messages in form.errors.items():
+                if name in flagged:
+                    continue  # a line break: said once
+                self.add(row.line, name, row.cells.get(name, ""),
+                         f"{name}: {' '.join(messages)}")
+            cleaned = form.cleaned_data
+            if cleaned.get("server") and cleaned["server"] not in servers:
+                self.add(row.line, "server", cleaned["server"],
+                         f"server: no Asterisk server is named {cleaned['server']!r}.")
+            self.cleaned[row.line] = cleaned
+        self._duplicates()
+        self._load()
+        phones = self._phones(servers)
+        self._users()
+        self._one_active_phone_each(phones)
+        return self._result(phones)
+
+    def _duplicates(self) -> None:
+        lines = defaultdict(list)
+        for line, cleaned in self.cleaned.items():
+            if cleaned.get("extension"):
+                lines[cleaned["extension"]].append(line)
+        for extension, same in lines.items():
+            for line in same if len(same) > 1 else []:
+                others = ", ".join(str(other) for other in same if other != line)
+                self.add(line, "extension", extension,
+                         f"extension {extension} is also on line {others}: one row per "
+                         "extension.")
+
+    def _load(self) -> None:
+        """What the database holds for the file's extensions and users, a chunk at a time."""
+        extensions = [c["extension"] for c in self.cleaned.values() if c.get("extension")]
+        # Locked so a concurrent edit cannot slip between this check and the write.
+        phones = Phone.objects.select_for_update() if self.lock else Phone.objects.all()
+        self.existing: dict[str, Phone] = {}
+        self.orphans: set[str] = set()
+        for offset in range(0, len(extensions), CHUNK):
+            chunk = extensions[offset:offset + CHUNK]
+            self.existing.update({p.extension: p for p in phones.filter(extension__in=chunk)})
+            self.orphans.update(PsEndpoint.objects.filter(id__in=chunk)
+                                .values_list("id", flat=True))
+        self.usernames = {c["user"] for c in self.cleaned.values() if c.get("user")}
+        users = User.objects.filter(username__in=self.usernames)
+        self.users = {user.username: user for user in
+                      (users.select_for_update() if self.lock else users)}
+        self.agents = set(users.filter(groups__name=AGENT, is_active=True)
+                          .values_list("username", flat=True))
+
+    def _phones(self, servers: dict[str, AsteriskServer]) -> dict[int, tuple[Phone, Phone | None]]:
+        """line -> (the phone as the row leaves it, the phone as it was or None), for every row
+        whose extension is readable; a row's other problems do not hide these checks."""
+        phones = {}
+        for row in self.rows:
+            data = self.cleaned[row.line]
+            extension = data.get("extension")
+            if not extension:
                 continue
-            if not any((value or "").strip() for value in record.values()):
-                continue  # blank line
-            # The export defuses every cell, the secret too (one may start with '-').
-            rows.append((reader.line_num, {k: restore((v or "").strip()) if k != "secret"
-                                           else restore(v or "") for k, v in record.items()}))
-    except csv.Error as exc:
-        raise CsvImportError([(reader.line_num, f"unreadable CSV: {exc}.")]) from None
-    if problems:
-        raise CsvImportError(problems)
-    if not rows:
-        raise CsvImportError([(None, "The file has a header but no rows.")])
-    return header, rows
+            before = self.existing.get(extension)
+            if before is None and extension in self.orphans:
+                self.add(row.line, "extension", extension,
+                         f"extension: Asterisk already has an endpoint named {extension} that "
+                         "no extension owns; remove it first.")
+            phone = copy.copy(before) if before else Phone(extension=extension)
+            creating = before is None
+            for name in ("name", "secret"):
+                if data.get(name):
+                    setattr(phone, name, data[name])
+            if data.get("server") in servers:
+                phone.server = servers[data["server"]]
+            for name, default in (("context", "agents"), ("codecs", DEFAULT_CODECS),
+                                  ("transport", DEFAULT_TRANSPORT), ("max_contacts", 1)):
+                if data.get(name) not in ("", None):
+                    setattr(phone, name, data[name])
+                elif creating:
+                    setattr(phone, name, default)
+            for name in ("caller_id_name", "caller_id_number"):
+                if name in self.header and name in data:
+                    setattr(phone, name, data[name])
+            if "caller_id_name" in data and "caller_id_number" in data and (
+                    problem := callerid_problem(phone.caller_id_name, phone.caller_id_number)):
+                self.add(row.line, "caller_id_name", phone.caller_id_name,
+                         f"caller_id_name: {problem}")
+            if data.get("active") is not None:
+                phone.is_active = data["active"]
+            elif creating:
+                phone.is_active = True
+            if "user" in self.header and "user" in data:
+                user = self.users.get(data["user"]) if data["user"] else None
+                phone.user = user if data["user"] in self.agents else None
+            phones[row.line] = (phone, before)
+        return phones
+
+    def _users(self) -> None:
+        for line, data in self.cleaned.items():
+            username = data.get("user")
+            if not username:
+                continue
+            if username not in self.users:
+                self.add(line, "user", username, f"user: no user is named {username!r}.")
+            elif username not in self.agents:
+                self.add(line, "user", username,
+                         f"user: {username} is not an active user with the Agent role.")
+
+    def _one_active_phone_each(self, phones: dict[int, tuple[Phone, Phone | None]]) -> None:
+        """A user has at most one active phone, as the file leaves them. A phone an agent
+        leaves frees them only when its row is written, so this repeats until no rejection
+        makes another one."""
+        claimed = defaultdict(list)
+        for line, (phone, _before) in phones.items():
+            if phone.user_id and phone.is_active:
+                claimed[phone.user_id].append(line)
+        users = User.objects.filter(pk__in=list(claimed))
+        # The users whose phones the file leaves active, locked like their phones.
+        names = dict((users.select_for_update() if self.lock else users)
+                     .values_list("pk", "username"))
+        claims = {names[user_id]: lines for user_id, lines in claimed.items()}
+        # Who holds an active phone now: one active phone per user.
+        self.holder = dict(Phone.objects.filter(is_active=True, user_id__in=list(claimed))
+                           .values_list("user__username", "extension"))
+        for username, lines in claims.items():
+            for line in lines if len(lines) > 1 else []:
+                others = ", ".join(str(other) for other in lines if other != line)
+                self.add(line, "user", username, f"user: {username} is also given an active "
+                                                 f"phone on line {others}; a user has at most "
+                                                 "one.")
+        by_extension = {phone.extension: (line, phone) for line, (phone, _b) in phones.items()}
+        flagged: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for username, lines in claims.items():
+                line = lines[0]
+                current = self.holder.get(username)
+                if len(lines) > 1 or line in flagged or current in (None, phones[line][0]
+                                                                    .extension):
+                    continue
+                leaving = by_extension.get(current)
+                released = leaving is not None and not self.problems.get(leaving[0]) and (
+                    not leaving[1].is_active or leaving[1].user_id != phones[line][0].user_id)
+                if released:
+                    continue
+                note = (f" (line {leaving[0]} would free it, but it is rejected)"
+                        if leaving else "")
+                # A row rejected only now may have been the one freeing another agent.
+                changed = changed or not self.problems.get(line)
+                flagged.add(line)
+                self.add(line, "user", username,
+                         f"user: {username} already has active extension {current}{note}; "
+                         "a user has at most one active phone.")
+
+    def _result(self, phones: dict[int, tuple[Phone, Phone | None]]) -> ImportPlan:
+        plan = ImportPlan(problems=sorted((p for ps in self.problems.values() for p in ps),
+                                          key=lambda p: p.line or 0))
+        facts = []
+        for row in self.rows:
+            if row.line in self.problems:
+                continue
+            phone, before = phones[row.line]
+            values = [getattr(phone, name) for name in WRITTEN]
+            if before is None:
+                plan.created.append((phone, None))
+            elif values != [getattr(before, name) for name in WRITTEN]:
+                plan.updated.append((phone, before))
+            else:
+                plan.unchanged.append((phone, before))
+                continue
+            # A new phone's generated secret is not part of what the admin confirms.
+            facts.append((phone.extension, before is None,
+                          values if before else values[:-1] + [bool(phone.secret)]))
+        plan.seal(facts)
+        return plan
 
 
-def phone_csv_import(*, data: bytes) -> CsvImportResult:
-    """Create or update extensions from CSV. Every bad row is reported (CsvImportError with line
-    numbers) and then nothing is changed; otherwise everything is written in one transaction.
+def phone_csv_check(*, data: bytes, lock: bool = False) -> ImportPlan:
+    """The dry run: what importing `data` would do, writing nothing. Raises CsvRefused for a
+    file that cannot be read (too big, not UTF-8, missing or unknown columns)."""
+    table = table_read(data, columns=CSV_COLUMNS, required=CSV_REQUIRED,
+                       max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, raw_columns=("secret",))
+    plan = _Plan(table.rows, table.header, lock=lock).run()
+    plan.delimiter = table.delimiter
+    return plan
+
+
+def phone_csv_import(*, data: bytes, fingerprint: str | None = None) -> ImportPlan:
+    """Write the good rows of `data` in one transaction (rejected rows are skipped). With the
+    dry run's `fingerprint`, refuses (PlanChanged, nothing written) when the plan differs.
 
     Columns: extension, name, server (its name) required; context, codecs, transport,
     max_contacts, caller_id_name, caller_id_number, user (an agent's username), active (yes/no),
     secret optional. For a new extension a blank optional cell means the default; for an
     existing one it keeps the current value, except caller_id_* and user, where blank clears.
     """
-    header, rows = _parse_csv(data)
-    choices = {"contexts": known_contexts(), "transports": known_transports()}
-    errors: list[tuple[int | None, str]] = []
-    servers = {server.name: server for server in AsteriskServer.objects.all()}
-    seen: dict[str, int] = {}
-    valid: list[tuple[int, dict]] = []
-    for line, record in rows:
-        form = PhoneCsvRowForm(record, **choices)
-        if not form.is_valid():
-            for name, messages in form.errors.items():
-                errors.append((line, f"{name}: {' '.join(messages)}"))
-            continue
-        data_ = form.cleaned_data
-        if data_["extension"] in seen:
-            errors.append((line, f"extension {data_['extension']} is also on line "
-                                 f"{seen[data_['extension']]} (duplicate row)."))
-            continue
-        seen[data_["extension"]] = line
-        if data_["server"] not in servers:
-            errors.append((line, f"server: no Asterisk server is named {data_['server']!r}."))
-            continue
-        valid.append((line, data_))
-    if errors:
-        raise CsvImportError(errors)
-
     with transaction.atomic():
-        result = _csv_apply(header, valid, servers, errors)
-        if errors:
-            # Roll back: the rows checked against the database found problems.
-            transaction.set_rollback(True)
-    if errors:
-        raise CsvImportError(sorted(errors, key=lambda item: item[0] or 0))
-    return result
-
-
-def _csv_apply(header: list[str], valid: list[tuple[int, dict]],
-               servers: dict[str, AsteriskServer],
-               errors: list[tuple[int | None, str]]) -> CsvImportResult:
-    result = CsvImportResult()
-    extensions = [data["extension"] for _line, data in valid]
-    existing: dict[str, Phone] = {}
-    orphan_endpoints: set[str] = set()
-    for offset in range(0, len(extensions), CHUNK):
-        chunk = extensions[offset:offset + CHUNK]
-        existing.update({phone.extension: phone for phone in
-                         Phone.objects.select_for_update().filter(extension__in=chunk)})
-        orphan_endpoints.update(PsEndpoint.objects.filter(id__in=chunk)
-                                .values_list("id", flat=True))
-    usernames = {data["user"] for _line, data in valid if data["user"]}
-    # Locked so a concurrent assignment cannot slip between this check and the write.
-    users = {user.username: user for user in
-             User.objects.select_for_update().filter(username__in=usernames)}
-    agents = set(User.objects.filter(username__in=usernames, groups__name=AGENT, is_active=True)
-                 .values_list("username", flat=True))
-    # Who holds an active phone now, then as the file leaves it: one active phone per user.
-    holder = dict(Phone.objects.filter(is_active=True, user__username__in=usernames)
-                  .values_list("user__username", "extension"))
-    file_rows = {data["extension"]: data for _line, data in valid}
-    to_create: list[Phone] = []
-    to_update: list[Phone] = []
-    claimed: dict[str, int] = {}
-    for line, data in valid:
-        phone = existing.get(data["extension"])
-        creating = phone is None
-        if creating and data["extension"] in orphan_endpoints:
-            errors.append((line, f"Asterisk already has an endpoint named {data['extension']} "
-                                 "that no extension owns; remove it first."))
-            continue
-        if creating:
-            phone = Phone(extension=data["extension"], secret=secret_generate())
-        phone.name = data["name"]
-        phone.server = servers[data["server"]]
-        for name, default in (("context", "agents"), ("codecs", DEFAULT_CODECS),
-                              ("transport", DEFAULT_TRANSPORT), ("max_contacts", 1)):
-            if data[name] not in ("", None):
-                setattr(phone, name, data[name])
-            elif creating:
-                setattr(phone, name, default)
-        for name in ("caller_id_name", "caller_id_number"):
-            if name in header:
-                setattr(phone, name, data[name])
-        if problem := callerid_problem(phone.caller_id_name, phone.caller_id_number):
-            errors.append((line, f"caller_id_name: {problem}"))
-            continue
-        if data["active"] is not None:
-            phone.is_active = data["active"]
-        elif creating:
-            phone.is_active = True
-        if data["secret"]:
-            phone.secret = data["secret"]
-        if "user" in header:
-            username = data["user"]
-            user = users.get(username) if username else None
-            if username and username not in agents:
-                errors.append((line, f"user: {username} is not an active user with the Agent "
-                                     "role."))
-                continue
-            phone.user = user
-        if phone.user and phone.is_active:
-            username = phone.user.username
-            if username in claimed:
-                errors.append((line, f"user: {username} is also given an active phone on line "
-                                     f"{claimed[username]}; a user has at most one."))
-                continue
-            claimed[username] = line
-            current = holder.get(username)
-            released = current in file_rows and (
-                file_rows[current]["active"] is False
-                or ("user" in header and file_rows[current]["user"] != username))
-            if current and current != phone.extension and not released:
-                errors.append((line, f"user: {username} already has active extension "
-                                     f"{current}; a user has at most one active phone."))
-                continue
-        (to_create if creating else to_update).append(phone)
-    if errors:
-        return result
-    if to_update:
-        Phone.objects.bulk_update(to_update, ["name", "server", "context", "codecs", "transport",
-                                              "max_contacts", "caller_id_name",
-                                              "caller_id_number", "user", "is_active", "secret"],
-                                  batch_size=CHUNK)
-    if to_create:
-        Phone.objects.bulk_create(to_create, batch_size=CHUNK)
-    phones_sync_bulk(to_update + to_create)
-    result.created = [phone.extension for phone in to_create]
-    result.updated = [phone.extension for phone in to_update]
-    return result
+        plan = phone_csv_check(data=data, lock=True)
+        if fingerprint is not None and plan.fingerprint != fingerprint:
+            raise PlanChanged(plan)
+        to_create = [phone for phone, _before in plan.created]
+        to_update = [phone for phone, _before in plan.updated]
+        for phone in to_create:
+            phone.secret = phone.secret or secret_generate()
+        if to_update:
+            Phone.objects.bulk_update(to_update, ["name", "server", "context", "codecs",
+                                                  "transport", "max_contacts", "caller_id_name",
+                                                  "caller_id_number", "user", "is_active",
+                                                  "secret"], batch_size=CHUNK)
+        if to_create:
+            Phone.objects.bulk_create(to_create, batch_size=CHUNK)
+        phones_sync_bulk(to_update + to_create)
+        audit_bulk_record(changes=[(None, phone) for phone in to_create],
+                          action=LogEntry.Action.CREATE, note="CSV import")
+        audit_bulk_record(changes=[(before, phone) for phone, before in plan.updated],
+                          action=LogEntry.Action.UPDATE, note="CSV import")
+    return plan

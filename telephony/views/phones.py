@@ -19,7 +19,12 @@ from telephony.forms.phones import (
 )
 from telephony.models import AsteriskServer, Phone
 from telephony.realtime.phones import realtime_rows_for
-from telephony.services.phone_csv import CsvImportError, phone_csv_export, phone_csv_import
+from telephony.services.phone_csv import (
+    phone_csv_check,
+    phone_csv_export,
+    phone_csv_import,
+    phone_csv_template,
+)
 from telephony.services.phones import (
     EDITABLE_FIELDS,
     BulkCollisionError,
@@ -32,6 +37,7 @@ from telephony.services.phones import (
     phone_update,
 )
 from telephony.services.registration import registration_of_phone, registrations_of
+from telephony.views.csv_import import csv_download, csv_import_page
 from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
 
@@ -220,19 +226,19 @@ def phone_bulk_create_view(request):
 
 @admin_required
 def phone_import(request):
-    form = PhoneImportForm(request.POST or None, request.FILES or None)
-    errors = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = phone_csv_import(data=form.cleaned_data["file"].read())
-        except CsvImportError as exc:
-            errors = exc.errors
-        else:
-            messages.success(request, f"Import done: {len(result.created)} created, "
-                                      f"{len(result.updated)} updated.")
-            return redirect("telephony:phone_list")
-    return render(request, "telephony/phones/phone_import.html",
-                  {"form": form, "errors": errors})
+    return csv_import_page(
+        request, upload_form=PhoneImportForm, check=lambda data: phone_csv_check(data=data),
+        apply=lambda data, fingerprint: phone_csv_import(data=data, fingerprint=fingerprint),
+        template="telephony/phones/phone_import.html", done_url="telephony:phone_list",
+        done_message=lambda plan: f"Import done: {len(plan.created)} created, "
+                                  f"{len(plan.updated)} updated, written to Asterisk"
+                                  + (f"; {plan.rejected} rejected row(s) skipped."
+                                     if plan.rejected else "."))
+
+
+@admin_required
+def phone_import_template(request):
+    return csv_download(phone_csv_template(), "extensions-template.csv")
 
 
 @admin_required
@@ -277,6 +283,7 @@ urlpatterns = [
     path("extensions/add/", phone_create_view, name="phone_create"),
     path("extensions/bulk/", phone_bulk_create_view, name="phone_bulk_create"),
     path("extensions/import/", phone_import, name="phone_import"),
+    path("extensions/import/template/", phone_import_template, name="phone_import_template"),
     path("extensions/export/", phone_export, name="phone_export"),
     path("extensions/<int:pk>/", phone_detail, name="phone_detail"),
     path("extensions/<int:pk>/edit/", phone_edit, name="phone_edit"),

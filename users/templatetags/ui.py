@@ -90,23 +90,23 @@ STATUS_COLOURS = {
     # good / live
     "registered": "success", "active": "success", "ok": "success", "connected": "success",
     "running": "success", "answered": "success", "completed": "success", "done": "success",
-    "on call": "success", "on a call": "success",
+    "on call": "success", "on a call": "success", "new": "success",  # new: an import's rows
     # ready for work, waiting for a call
     "available": "primary", "ready": "primary",
     # needs a look, or in progress
     "paused": "warning", "ringing": "warning", "queued": "warning", "dialing": "warning",
     "dialling": "warning", "reserved": "warning", "wrap-up": "warning", "wrap up": "warning",
     "cannot be reached": "warning", "unreachable": "warning", "phone unreachable": "warning",
-    "not checked": "warning", "skip": "warning",
+    "not checked": "warning", "skip": "warning", "updated": "warning",
     # broken / refused
     "error": "danger", "failed": "danger", "fail": "danger", "locked": "danger",
-    "busy": "danger", "no answer": "danger",
+    "busy": "danger", "no answer": "danger", "rejected": "danger",
     # off / nothing yet
     "inactive": "secondary", "deactivated": "secondary", "not registered": "secondary",
     "untested": "secondary", "not tested": "secondary", "never": "secondary",
     "finished": "secondary", "cancelled": "secondary", "draft": "secondary",
     "offline": "secondary", "phone offline": "secondary", "no phone": "secondary",
-    "logged out": "secondary",
+    "logged out": "secondary", "unchanged": "secondary",
 }
 
 

@@ -160,8 +160,12 @@ def test_a_csv_import_update_changes_what_asterisk_reads(pbx, admin_client):
     phone = create_in_form(admin_client, pbx.server)
     csv = ("extension,name,server,codecs,caller_id_name,caller_id_number\n"
            f"7101,Bob desk,{pbx.server.name},alaw,Imported,+15550009999\n")
-    response = admin_client.post(reverse("telephony:phone_import"), {
+    dry_run = admin_client.post(reverse("telephony:phone_import"), {
         "file": SimpleUploadedFile("x.csv", csv.encode(), content_type="text/csv")})
+    assert dry_run.context["plan"].summary() == "0 new, 1 updated, 0 rejected"
+    response = admin_client.post(reverse("telephony:phone_import"), {
+        "confirm": "1", "data": dry_run.context["confirm_data"],
+        "fingerprint": dry_run.context["plan"].fingerprint})
     assert response.status_code == 302, response.content.decode()[:2000]
     out = endpoint(pbx, "7101")
     assert re.search(r"^ allow\s+: \(alaw\)$", out, re.M), out
