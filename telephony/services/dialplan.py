@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from telephony.asterisk.dialplan_syntax import (
@@ -29,6 +28,7 @@ from telephony.models.phones import Phone
 from telephony.realtime.carriers import carrier_object_id
 from telephony.realtime.dialplan import dialplan_sync_context, dialplan_unsync_context
 from telephony.services.call_events import CALL_ID_VARIABLE
+from telephony.services.errors import ServiceError
 
 # Priorities are parked above this while a pattern is renumbered, so UNIQUE(context, pattern,
 # priority) never sees two steps on one number mid-way.
@@ -46,6 +46,13 @@ CARRIER_GROUP_CATEGORY = "carriers"
 CARRIERS_FULL_EXTENSION = "carriersfull"
 
 Groups = list[tuple[str, list[DialplanExtension]]]
+
+
+class DialplanError(ServiceError):
+    """A change the dialplan refuses as a whole (a value that breaks a rule's syntax is the
+    validators' ValidationError, shown on its field by the form)."""
+
+    code = "dialplan_refused"
 
 
 # --- contexts -----------------------------------------------------------------------------
@@ -70,9 +77,10 @@ def context_update(*, context: DialplanContext, name: str,
         context = DialplanContext.objects.select_for_update().get(pk=context.pk)
         previous_name = context.name
         if name != previous_name and _phones_using(previous_name):
-            raise ValidationError(
+            raise DialplanError(
                 f"{_phones_using(previous_name)} extension(s) use the context {previous_name}; "
-                "change their context first, or they would dial into nothing.")
+                "change their context first, or they would dial into nothing.",
+                code="context_in_use", field="name", status=409)
         context.name, context.description = name, description
         context.save()
         dialplan_sync_context(context, previous_name=previous_name)
@@ -83,9 +91,9 @@ def context_delete(*, context: DialplanContext) -> None:
     with transaction.atomic():
         used = _phones_using(context.name)
         if used:
-            raise ValidationError(
+            raise DialplanError(
                 f"{used} extension(s) use the context {context.name}; change their context first, "
-                "or they would dial into nothing.")
+                "or they would dial into nothing.", code="context_in_use", status=409)
         dialplan_unsync_context(context.name)
         context.delete()
 

@@ -18,6 +18,7 @@ from telephony.models.phones import Phone
 from telephony.realtime.dialplan import dialplan_orphan_rows, dialplan_preview
 from telephony.realtime.sync import dialplan_sync_all, realtime_orphans
 from telephony.services.dialplan import (
+    DialplanError,
     context_create,
     context_delete,
     context_update,
@@ -179,10 +180,12 @@ def test_deleting_a_context_removes_its_rows_and_leaves_others(outbound):
 
 def test_a_context_extensions_use_can_be_neither_deleted_nor_renamed(outbound, server):
     Phone.objects.create(extension="1001", name="Desk", server=server, context="agents")
-    with pytest.raises(ValidationError, match="1 extension"):
+    with pytest.raises(DialplanError, match="1 extension") as refused:
         context_delete(context=outbound)
-    with pytest.raises(ValidationError, match="change their context first"):
+    assert refused.value.code == "context_in_use"
+    with pytest.raises(DialplanError, match="change their context first") as refused:
         context_update(context=outbound, name="agents2")
+    assert refused.value.field == "name"
     assert len(table_rows()) == 3
 
 

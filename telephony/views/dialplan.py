@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,11 +18,8 @@ from telephony.realtime.dialplan import (
     switch_stanza,
 )
 from telephony.services import dialplan as services
+from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
-
-
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
 
 
 @admin_required
@@ -55,8 +51,8 @@ def dialplan_context_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.context_update(context=context, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error("name", error)
+        except services.DialplanError as error:
+            form_add_service_error(form, error)
         else:
             messages.success(request, f"Context {form.cleaned_data['name']} saved.")
             return redirect("telephony:dialplan_context_detail", pk=context.pk)
@@ -70,8 +66,8 @@ def dialplan_context_delete(request, pk):
     if request.method == "POST":
         try:
             services.context_delete(context=context)
-        except ValidationError as error:
-            messages.error(request, _error_text(error))
+        except services.DialplanError as error:
+            messages.error(request, error.message)
             return redirect("telephony:dialplan_context_detail", pk=pk)
         messages.success(request, f"Context {context.name} and its realtime rows deleted.")
         return redirect("telephony:dialplan_list")
