@@ -57,6 +57,14 @@ def _static_without_manifest(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Django's PBKDF2 costs about 0.25 s per hash on purpose, and the suite creates and logs in
+    # thousands of users: that was a third of its wall time. Tests check *that* a password is
+    # right, not how slowly; production keeps Django's default hashers (test_settings_env).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def server():
     """An Asterisk server (phone_helpers.make_server's values). A module whose assertions

@@ -93,3 +93,15 @@ def test_startup_fails_on_a_login_throttle_that_would_not_throttle(name, value):
 def test_startup_accepts_a_trusted_proxy():
     result = _check({"DEBUG": "true", "TRUSTED_PROXY_COUNT": "1"})
     assert result.returncode == 0, result.stderr
+
+
+def test_production_hashes_passwords_with_djangos_default_not_the_tests_fast_one():
+    # conftest.py swaps in MD5 for speed; the settings module itself must not.
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.PASSWORD_HASHERS[0])"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "autodialer.settings", "DEBUG": "false",
+             "SECRET_KEY": "x" * 50})
+    assert result.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher", \
+        result.stderr
