@@ -25,7 +25,7 @@ AGENT_MENU = [
 TOP_MENU = [
     ("Dashboard", "dashboard", (ADMIN, SUPERVISOR), ("dashboard",)),
     ("Users", "users:list", (ADMIN,), ("users:list", "users:create", "users:edit",
-                                       "users:deactivate", "users:unlock")),
+                                       "users:deactivate", "users:unlock", "users:import")),
     ("Audit log", "audit:log", (ADMIN,), ("audit:",)),
 ]
 # The last crumb of a page that is not its section's list, by the route name's ending.

@@ -3,6 +3,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from telephony.forms.phones import free_phones_queryset
+from telephony.validators import extension_validator
 from users.models import User
 from users.roles import ROLES, primary_role
 from users.services import EDITABLE_FIELDS
@@ -61,6 +62,35 @@ class UserForm(forms.ModelForm):
         values = {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
         return {**values, "role": self.cleaned_data["role"],
                 "password": self.cleaned_data.get("password1") or ""}
+
+
+class UserCsvRowForm(forms.Form):
+    """One row of a users CSV file, validated like the user form (the model's own username,
+    name and email fields); `users/user_csv.py` resolves existing users, extensions, servers."""
+
+    # formfield() leaves out the model field's validators (a ModelForm runs them in
+    # full_clean): the username rule (letters, digits and @ . + - _) is one of them.
+    username = User._meta.get_field("username").formfield(validators=[User.username_validator])
+    first_name = User._meta.get_field("first_name").formfield()
+    last_name = User._meta.get_field("last_name").formfield()
+    email = User._meta.get_field("email").formfield()
+    role = forms.CharField(required=False)
+    extension = forms.CharField(required=False, validators=[extension_validator])
+    server = forms.CharField(required=False, max_length=100)
+
+    def clean_role(self) -> str:
+        """Admin, Supervisor or Agent, in any case; blank: the user's current role (Agent for a
+        new user)."""
+        raw = self.cleaned_data["role"].strip()
+        role = next((name for name in ROLES if name.lower() == raw.lower()), None)
+        if raw and role is None:
+            raise forms.ValidationError(f"{raw!r} is not a role; use one of {', '.join(ROLES)}.")
+        return role or ""
+
+
+class UserImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="UTF-8 CSV, separated by commas, "
+                           "semicolons or tabs; at most 1 MB and 2,000 rows.")
 
 
 class LoginForm(AuthenticationForm):

@@ -27,14 +27,19 @@ def _role_set(user: User, role: str) -> None:
     user.save(update_fields=["is_staff"])
 
 
-def user_create(*, role: str, password: str, **values) -> User:
-    """A new user with one role; `values` are EDITABLE_FIELDS."""
+def user_create(*, role: str, password: str | None, **values) -> User:
+    """A new user with one role; `values` are EDITABLE_FIELDS. `password=None` (the CSV
+    import) leaves the account without a usable password until the user sets one through a
+    set-password link (`users/password_links.py`)."""
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"user_create() got unexpected fields {sorted(unknown)}")
     with transaction.atomic():
         user = User(**values)
-        user.set_password(password)
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
         user.save()
         _role_set(user, role)
     return user

@@ -11,8 +11,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from telephony.services.phones import PhoneError, phone_assign
+from telephony.views.csv_import import csv_download, csv_import_page
 from telephony.views.service_errors import form_add_service_error
-from users.forms import LoginForm, UserForm
+from users.forms import LoginForm, UserForm, UserImportForm
 from users.login_throttle import (
     client_ip,
     login_attempt_failed,
@@ -23,8 +24,10 @@ from users.login_throttle import (
     login_locked_usernames,
 )
 from users.models import User
+from users.password_links import password_links_csv, users_without_password
 from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
 from users.services import user_create, user_update
+from users.user_csv import user_csv_check, user_csv_import, user_csv_template
 
 
 class LoginView(auth_views.LoginView):
@@ -197,3 +200,51 @@ def user_deactivate(request, pk):
         user.save(update_fields=["is_active"])
         messages.success(request, f"User {user.username} deactivated; they can no longer log in.")
     return redirect("users:list")
+
+
+@admin_required
+def user_import(request):
+    created_message = ("; they have no password yet: download their set-password links "
+                       "on this page")
+    return csv_import_page(
+        request, upload_form=UserImportForm,
+        check=lambda data: user_csv_check(data=data, actor=request.user),
+        apply=lambda data, fingerprint: user_csv_import(data=data, actor=request.user,
+                                                        fingerprint=fingerprint),
+        template="users/user_import.html", done_url="users:import",
+        done_message=lambda plan: (
+            f"Import done: {len(plan.created)} created, {len(plan.updated)} updated"
+            + (f"; {plan.rejected} rejected row(s) skipped" if plan.rejected else "")
+            + (created_message if plan.created else "") + "."),
+        context={"without_password": users_without_password(actor=request.user).count(),
+                 "reset_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
+                 "cancel_url": reverse("users:list")})
+
+
+@admin_required
+def user_import_template(request):
+    return csv_download(user_csv_template(), "users-template.csv")
+
+
+@admin_required
+def user_password_links(request):
+    """Set-password links of every active account that has no password yet, as CSV."""
+    users = users_without_password(actor=request.user).order_by("username")
+    response = csv_download(password_links_csv(users=users,
+                                               base_url=request.build_absolute_uri("/")[:-1]),
+                            "set-password-links.csv")
+    # Each link sets a password: it must not linger in a shared cache or the browser's.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """Where a set-password link leads (no login: the link's token is the proof)."""
+
+    template_name = "users/set_password.html"
+    success_url = reverse_lazy("users:login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is set. Log in with it.")
+        return super().form_valid(form)

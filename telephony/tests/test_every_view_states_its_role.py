@@ -13,8 +13,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from users.roles import ADMIN, AGENT, SUPERVISOR
 
-PUBLIC = {"users:login", "users:logout"}
-FAKE_KWARGS = {"pk": 999999, "call_id": uuid.UUID(int=1), "direction": "up", "entry_pk": 999999,
+# The set-password page is reached from a link whose token is the proof (users/password_links.py).
+PUBLIC = {"users:login", "users:logout", "users:set_password"}
+FAKE_KWARGS = {"uidb64": "OTk5OTk5", "token": "cz2x1m-0123456789abcdef0123456789abcdef",
+               "pk": 999999, "call_id": uuid.UUID(int=1), "direction": "up", "entry_pk": 999999,
                "disposition_pk": 999999, "action": "cancel", "attempt_id": uuid.UUID(int=2)}
 
 
@@ -36,7 +38,8 @@ OPEN = PUBLIC | {"home"}
 GUARDED = [(name, pattern) for name, pattern in ROUTES if name not in OPEN]
 OPEN_ROUTES = [(name, pattern) for name, pattern in ROUTES if name in OPEN]
 # What an anonymous visitor gets from each open route (logout takes POST only).
-OPEN_ANSWERS = {"users:login": (200, 200), "users:logout": (405, 302), "home": (302, 302)}
+OPEN_ANSWERS = {"users:login": (200, 200), "users:logout": (405, 302), "home": (302, 302),
+                "users:set_password": (200, 200)}  # "this link has been used or has expired"
 
 
 def _roles(pattern: URLPattern) -> tuple[str, ...] | None:
