@@ -19,10 +19,11 @@ Fixtures (also for other suites that need a real Asterisk, e.g. ARI/Stasis tests
 
 ``pbx`` (function)
     The same object for one test, with ``pbx.server``: an AsteriskServer row pointing at the
-    instance. Requests ``transactional_db``: Asterisk reads over its own database connection, so
-    what a test writes must be committed (the default rolled-back transaction is invisible to
-    it). Asterisk is started again if a test stopped it; sipp processes the test started are
-    stopped after it.
+    instance. Requests ``transactional_db``: Asterisk reads over its own database connection,
+    so what a test writes must be committed (the default rolled-back transaction is invisible
+    to it). This suite's own ``transactional_db`` empties the tables after the test by DELETE,
+    not by Django's flush (database.py). Asterisk is started again if a test stopped it;
+    sipp processes the test started are stopped after it.
 
 ``events_worker`` (function)
     The ``asterisk_events`` listener (``listen()``) following ``pbx.server`` in a thread, as
@@ -279,6 +280,31 @@ def asterisk(django_db_setup, django_db_blocker):
         instance.stop()
         if os.environ.get("KEEP_ASTERISK_DIR") != "1":
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def transactional_db(django_db_setup, django_db_blocker):
+    """pytest-django's `transactional_db` for this suite (the name makes pytest-django create
+    the test database for the tests that ask for it, and the browser tests' live server takes
+    it too): database access with every write committed, the tables emptied after the test as
+    Django's flush does, but by DELETE (database.py says why)."""
+    from django.db import connections
+
+    from telephony.tests.integration.database import empty_tables
+
+    with django_db_blocker.unblock():
+        try:
+            yield
+        finally:
+            empty_tables()
+            connections.close_all()
+
+
+@pytest.fixture
+def db(transactional_db):
+    """Every test here commits (Asterisk must see its rows), so pytest-django's `db`, which
+    fixtures such as django_user_model and admin_client ask for, is this suite's
+    `transactional_db` (pytest-django's own would add its flush on top of ours)."""
 
 
 @pytest.fixture

@@ -135,11 +135,18 @@ def always_open_rules() -> CallingRules:
                                        end_time=datetime.time(23, 59, 59))
 
 
+# A ring-out call holds an agent's slot until Asterisk gives up on it: at the 15 s the form
+# requires (the TSR minimum, MIN_RING_TIMEOUT) the ring-outs alone were half the dialer tests'
+# time. Set on the row directly (no form, no validation): the dialer passes it to Asterisk as
+# the originate timeout whatever its value, and a ring-out still ends as no answer.
+RING_TIMEOUT = 3
+
+
 def dialer_campaign(carrier, agents, numbers: list[str], **fields) -> Campaign:
     values = {"name": "Dialer test", "status": Campaign.Status.RUNNING,
               "dial_mode": Campaign.DialMode.PROGRESSIVE, "carrier": carrier,
-              "calling_rules": always_open_rules(), "ring_timeout": 15, "max_attempts": 1,
-              "default_timezone": "UTC", **fields}
+              "calling_rules": always_open_rules(), "ring_timeout": RING_TIMEOUT,
+              "max_attempts": 1, "default_timezone": "UTC", **fields}
     campaign = Campaign.objects.create(**values)
     campaign.agents.set(agents)
     lead_list = LeadList.objects.create(campaign=campaign, name="Twenty")

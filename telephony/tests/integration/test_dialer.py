@@ -10,7 +10,6 @@ import statistics
 import time
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from telephony.asterisk.ari import AriClient, AriError
@@ -61,17 +60,7 @@ def floor(pbx, django_user_model):
         scene["dialer"].stop()  # the test may have replaced it (kill -9 and restart)
         observer.close()
         ari.close()
-        ledger_clear()
         print("\n--- run_dialer output (tail) ---\n" + scene["dialer"].output()[-3000:])
-
-
-def ledger_clear() -> None:
-    """Empty the attempt ledger for the next test. Its triggers refuse DELETE of a closed row,
-    and Django flushes MariaDB tables with DELETE (PostgreSQL with TRUNCATE, which row
-    triggers do not see); TRUNCATE is what an operator's retention job would use too."""
-    if connection.vendor == "mysql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE TABLE {DialAttempt._meta.db_table}")
 
 
 def start_sessions(floor) -> None:
