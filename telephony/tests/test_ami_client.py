@@ -574,3 +574,15 @@ def test_the_fake_answers_pjsipshowcontacts_as_the_real_asterisk_did(ami, endpoi
             "ListItems", "ViaAddr", "ViaPort", "Uri", "UserAgent", "QualifyFrequency"}
     assert [[(k, v) for k, v in m if k in same] for m in fake] == [
         [(k, v) for k, v in m if k in same] for m in real]
+
+
+def test_an_event_becomes_a_plain_dict_with_its_keys_as_asterisk_wrote_them():
+    from panoramisk.message import Message
+
+    from telephony.asterisk.ami import _as_dict
+
+    message = Message({"Event": "ContactList", "ObjectName": "1001;@abc", "ViaPort": "5070"})
+    message["content"] = ""  # panoramisk's pseudo-header
+    assert _as_dict(message) == {"Event": "ContactList", "ObjectName": "1001;@abc",
+                                 "ViaPort": "5070"}
+    assert _as_dict(message) == {k: v for k, v in message.items() if k != "content"}
