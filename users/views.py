@@ -24,7 +24,11 @@ from users.login_throttle import (
     login_locked_usernames,
 )
 from users.models import User
-from users.password_links import password_links_csv, users_without_password
+from users.password_links import (
+    password_link_path,
+    password_links_csv,
+    users_without_password,
+)
 from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
 from users.services import user_create, user_update
 from users.user_csv import user_csv_check, user_csv_import, user_csv_template
@@ -167,8 +171,13 @@ def user_edit(request, pk):
             else:
                 messages.success(request, f"User {user.username} saved.")
                 return redirect("users:list")
+    # An imported user has no password until they follow a set-password link.
+    link = request.build_absolute_uri(password_link_path(user)) \
+        if user.is_active and not user.has_usable_password() else ""
     return render(request, "users/user_form.html",
                   {"form": form, "title": f"Edit user {user.username}", "edited": user,
+                   "set_password_link": link,
+                   "reset_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
                    "login_failures": login_failures_of(user.username),
                    "login_lockout_minutes": settings.LOGIN_LOCKOUT_MINUTES})
 

@@ -195,3 +195,14 @@ def test_agents_and_supervisors_are_refused_both_steps(request, persona, admin_c
                        ).status_code == 403
     assert not User.objects.filter(username="mallory").exists()
     assert not Group.objects.get(name="Admin").user_set.filter(username="mallory").exists()
+
+
+def test_an_imported_users_page_offers_their_set_password_link(admin_client, admin_user, server):
+    user_csv_import(data=b"username\ndana\n", actor=admin_user)
+    dana = User.objects.get(username="dana")
+    page = admin_client.get(reverse("users:edit", args=[dana.pk])).content.decode()
+    assert "dana has no password yet" in page and "/users/set-password/" in page
+    dana.set_password("Correct-Horse-42")
+    dana.save()
+    page = admin_client.get(reverse("users:edit", args=[dana.pk])).content.decode()
+    assert "/users/set-password/" not in page
