@@ -234,6 +234,9 @@ ASTERISK_TIMEOUT = float(env_int("ASTERISK_TIMEOUT", 5))
 # A lead claimed by a dialer worker that died before writing its attempt row is given back
 # after this many seconds (the row is written milliseconds after the claim, in the same tick).
 DIALER_UNSTICK_SECONDS = env_int("DIALER_UNSTICK_SECONDS", 120)
+# Preview mode: how long a lead shown to an agent stays theirs undialled before it is given
+# back (telephony/dialer/preview.py).
+DIALER_PREVIEW_SECONDS = env_int("DIALER_PREVIEW_SECONDS", 300)
 # The agent's screen pop (views/dialer.py): how often the push stream reads the session row,
 # how long one stream lasts before the browser reconnects, and the reconnect delay.
 DIALER_PUSH_INTERVAL_MS = env_int("DIALER_PUSH_INTERVAL_MS", 100)

@@ -68,7 +68,15 @@
     root.querySelectorAll("[data-show-in]").forEach(function (form) {
       form.hidden = form.dataset.showIn.split(" ").indexOf(session.state) < 0;
     });
-    showCustomer(screen.customer);
+    // Preview mode: the lead reserved for this agent, in the same card, with Dial and Skip.
+    const preview = screen.preview;
+    const lead = preview && preview.lead;
+    const previewing = Boolean(lead) && !screen.customer;
+    document.getElementById("preview-actions").hidden = !previewing;
+    document.getElementById("preview-empty").hidden = !(preview && !lead);
+    document.getElementById("pop-title").textContent = previewing ? "Next lead" : "Customer";
+    showCustomer(previewing ? {attempt_id: "preview-" + lead.id, number: lead.number, lead: lead}
+                            : screen.customer);
     // The wrap-up form (agent-dispositions.js, shared with the agent panel) for the call
     // just ended; closed when the wrap-up is over (saved, Ready, or the campaign's limit).
     if (session.state === "wrap_up" && screen.customer) {

@@ -4,7 +4,13 @@ agent sessions and the compliance ledger."""
 from django.contrib import admin
 
 from telephony.admin.readonly import ReadOnlyAdmin
-from telephony.models import AgentSession, AgentStateChange, DialAttempt, PauseCode
+from telephony.models import (
+    AgentSession,
+    AgentStateChange,
+    DialAttempt,
+    PauseCode,
+    PreviewSkip,
+)
 
 
 @admin.register(PauseCode)
@@ -39,3 +45,12 @@ class DialAttemptAdmin(ReadOnlyAdmin):
     list_filter = ("status", "abandoned")
     search_fields = ("phone_number", "id", "agent_username")
     date_hierarchy = "created_at"
+
+
+@admin.register(PreviewSkip)
+class PreviewSkipAdmin(ReadOnlyAdmin):
+    """Leads agents skipped in preview mode, and why (nothing was dialled)."""
+
+    list_display = ("at", "phone_number", "campaign_id", "agent_username", "reason")
+    search_fields = ("phone_number", "agent_username", "reason")
+    date_hierarchy = "at"

@@ -60,6 +60,7 @@ _DIALSTATUS = {"RINGING": Status.RINGING, "BUSY": Status.BUSY, "NOANSWER": Statu
                "CONGESTION": Status.FAILED, "CHANUNAVAIL": Status.FAILED,
                "CANCEL": Status.NO_ANSWER}
 SAFE_HARBOR_PLAYBACK = "safeharbor-"
+PREVIEW_WORKER = "preview"  # DialAttempt.worker of a preview call (dialer/preview.py)
 
 
 def event_wanted(event: dict[str, Any]) -> bool:
@@ -165,11 +166,19 @@ def _connect(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
         attempt = DialAttempt.objects.select_for_update().get(pk=attempt_id)
         if attempt.status != Status.ANSWERED or attempt.closed_at:
             return False
-        # skip_locked: two workers handing out customers never wait on, or take, one agent.
-        session = (AgentSession.objects.select_for_update(skip_locked=True)
-                   .filter(campaign_id=attempt.campaign_id, server_id=server.pk,
-                           state=State.READY, ended_at__isnull=True)
-                   .order_by("idle_since").first())
+        # A preview call belongs to the agent who dialled it, reserved and waiting in their
+        # bridge; it is never handed to anyone else.
+        session = (AgentSession.objects.select_for_update()
+                   .filter(attempt_id=attempt.pk, state=State.RESERVED, ended_at__isnull=True)
+                   .first())
+        if session is None and attempt.worker == PREVIEW_WORKER:
+            return False
+        if session is None:
+            # skip_locked: two workers handing out customers never wait on, or take, one agent.
+            session = (AgentSession.objects.select_for_update(skip_locked=True)
+                       .filter(campaign_id=attempt.campaign_id, server_id=server.pk,
+                               state=State.READY, ended_at__isnull=True)
+                       .order_by("idle_since").first())
         if session is None:
             return False
         session_transition(session, State.ON_CALL, at=now)
@@ -259,9 +268,12 @@ def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
         attempt.save()
         lead_outcome(lead_id=attempt.lead_id, outcome=LEAD_OUTCOMES[attempt.status], at=now)
         session = (AgentSession.objects.select_for_update()
-                   .filter(attempt_id=attempt_id, state=State.ON_CALL).first())
-        if session is not None:
+                   .filter(attempt_id=attempt_id, state__in=(State.ON_CALL, State.RESERVED))
+                   .first())
+        if session is not None and session.state == State.ON_CALL:
             session_transition(session, State.WRAP_UP, at=now)
+        elif session is not None:  # a preview call that never connected: next lead
+            session_transition(session, State.READY, at=now)
 
 
 def _agent_gone(session_id: uuid.UUID, ari: AriClient, now: datetime, cause_text: str) -> None:
@@ -269,7 +281,8 @@ def _agent_gone(session_id: uuid.UUID, ari: AriClient, now: datetime, cause_text
         session = AgentSession.objects.select_for_update().get(pk=session_id)
         if not session.is_live:
             return
-        customer = session.attempt_id if session.state == State.ON_CALL else None
+        customer = (session.attempt_id if session.state in (State.ON_CALL, State.RESERVED)
+                    else None)
         session_transition(session, State.LOGGED_OUT, at=now,
                            reason=f"phone hung up ({cause_text})" if cause_text else "hung up")
     if session.bridge_id:

@@ -84,11 +84,15 @@ def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
             # The lead learns how it ended too, or it would stay "in progress" for ever.
             lead_outcome(lead_id=attempt.lead_id, outcome=LEAD_OUTCOMES[attempt.status],
                          at=now)
-            # And its agent, still "on call" with a customer who is gone, goes to wrap-up.
+            # And its agent, still "on call" with a customer who is gone, goes to wrap-up;
+            # one reserved for a preview call that never connected, back to ready.
             agent = (AgentSession.objects.select_for_update()
-                     .filter(attempt_id=attempt_id, state=AgentSession.State.ON_CALL).first())
+                     .filter(attempt_id=attempt_id, state__in=(
+                         AgentSession.State.ON_CALL, AgentSession.State.RESERVED)).first())
             if agent is not None:
-                session_transition(agent, AgentSession.State.WRAP_UP, at=now)
+                session_transition(agent, AgentSession.State.WRAP_UP
+                                   if agent.state == AgentSession.State.ON_CALL
+                                   else AgentSession.State.READY, at=now)
             result.attempts_closed += 1
     sessions = AgentSession.objects.filter(server=server, ended_at__isnull=True,
                                            started_at__lt=now - IN_FLIGHT)

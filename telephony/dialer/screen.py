@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from telephony.models import AgentSession, CallDisposition, DialAttempt, Lead
+from telephony.dialer.preview import preview_reserved
+from telephony.models import AgentSession, CallDisposition, Campaign, DialAttempt, Lead
 
 State = AgentSession.State
 PREVIOUS_SHOWN = 5
-# States in which the agent has a customer in front of them (talking, then writing it up).
-WITH_CUSTOMER = (State.ON_CALL, State.WRAP_UP)
+# States in which the agent has a customer in front of them (a preview call being dialled,
+# talking, then writing it up).
+WITH_CUSTOMER = (State.RESERVED, State.ON_CALL, State.WRAP_UP)
 
 
-def _lead(lead: Lead, current_attempt: DialAttempt) -> dict[str, Any]:
-    earlier = (DialAttempt.objects.filter(lead_id=lead.pk).exclude(pk=current_attempt.pk)
+def _lead(lead: Lead, current_attempt: DialAttempt | None) -> dict[str, Any]:
+    earlier = (DialAttempt.objects.filter(lead_id=lead.pk)
+               .exclude(pk=current_attempt.pk if current_attempt else None)
                .order_by("-created_at")
                .values("created_at", "status", "disposition", "agent_username")
                [:PREVIOUS_SHOWN])
@@ -40,7 +43,8 @@ def _lead(lead: Lead, current_attempt: DialAttempt) -> dict[str, Any]:
 
 def session_screen(agent) -> dict[str, Any]:
     """{"session": None} without a live session; else its state and, while the agent is with
-    a customer, the customer's lead. `version` changes whenever anything shown changes."""
+    a customer, the customer's lead; in a preview campaign, while ready, the lead reserved
+    for them to dial or skip (`preview`). `version` changes whenever anything shown changes."""
     session = (AgentSession.objects.filter(agent=agent, ended_at__isnull=True)
                .select_related("campaign", "pause_code").first())
     if session is None:
@@ -55,14 +59,22 @@ def session_screen(agent) -> dict[str, Any]:
                         "connected_at": attempt.connected_at.isoformat()
                         if attempt.connected_at else None,
                         "lead": _lead(lead, attempt) if lead else None}
+    preview = None
+    if (session.state == State.READY and session.campaign
+            and session.campaign.dial_mode == Campaign.DialMode.PREVIEW):
+        lead = preview_reserved(session)
+        preview = {"lead": _lead(lead, None)} if lead else {"lead": None}
     return {
+        "preview": preview,
         "session": {"id": str(session.pk), "state": session.state,
                     "state_label": session.get_state_display(),
                     "since": session.state_since.isoformat(),
                     "pause": session.pause_code.name if session.pause_code else "",
                     "campaign": session.campaign.name if session.campaign else "",
-                    "phone_answered": session.connected_at is not None},
+                    "phone_answered": session.connected_at is not None,
+                    "mode": session.campaign.dial_mode if session.campaign else ""},
         "customer": customer,
         "version": f"{session.pk}:{session.state}:{session.state_since.timestamp()}:"
-                   f"{session.attempt_id}",
+                   f"{session.attempt_id}:"
+                   f"{preview['lead']['id'] if preview and preview['lead'] else ''}",
     }

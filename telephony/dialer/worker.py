@@ -26,7 +26,10 @@ from telephony.models import AsteriskServer, Campaign, DialAttempt
 from telephony.realtime.carriers import carrier_object_id
 
 Status = DialAttempt.Status
+# Only these are launched by the worker: preview calls are the agent's (dialer/preview.py).
 AUTO_MODES = ("progressive", "predictive")
+# claimed_by of a lead reserved for an agent in preview mode: PREVIEW_CLAIM + session id.
+PREVIEW_CLAIM = "preview-"
 
 
 @dataclass
@@ -111,11 +114,19 @@ def _launch(campaign: Campaign, carrier, lead, ari: AriClient, *, worker: str,
         id=uuid.uuid4(), campaign_id=campaign.pk, lead_id=lead.pk,
         phone_number=lead.phone_number, server_id=carrier.server_id, carrier_id=carrier.pk,
         carrier_name=carrier.name, worker=worker[:64], created_at=now)
+    return attempt_originate(campaign, carrier, attempt, ari, now=now)
+
+
+def attempt_originate(campaign: Campaign, carrier, attempt: DialAttempt, ari: AriClient, *,
+                      now: datetime) -> bool:
+    """Originate the customer leg of a committed attempt row into Stasis, with the row's id as
+    channel id. False if Asterisk surely did not take it: the row is then sealed failed and
+    the lead told."""
     caller_number = carrier.caller_id_number or campaign.caller_id_number
     caller_id = (f"{campaign.caller_id_name} <{caller_number}>" if campaign.caller_id_name
                  else caller_number) or None
     try:
-        ari.originate_to_app(endpoint=carrier_endpoint(carrier, lead.phone_number),
+        ari.originate_to_app(endpoint=carrier_endpoint(carrier, attempt.phone_number),
                              channel_id=str(attempt.pk), caller_id=caller_id,
                              timeout=int(campaign.ring_timeout or 25), app_args="customer")
     except AriError as exc:
@@ -125,7 +136,7 @@ def _launch(campaign: Campaign, carrier, lead, ari: AriClient, *, worker: str,
             DialAttempt.objects.open().filter(pk=attempt.pk).update(
                 status=Status.FAILED, ended_at=now, ring_seconds=0.0,
                 error=exc.message[:255], closed_at=now)
-        lead_outcome(lead_id=lead.pk, outcome="failed", at=now)
+        lead_outcome(lead_id=attempt.lead_id, outcome="failed", at=now)
         return False
     return True
 
@@ -144,8 +155,10 @@ def leads_unstick(*, now: datetime | None = None) -> int:
     cutoff = now - timedelta(seconds=settings.DIALER_UNSTICK_SECONDS)
     dialled = DialAttempt.objects.filter(lead_id=OuterRef("pk"),
                                          created_at__gte=OuterRef("claimed_at"))
+    # A preview reservation is an agent's, not a dead worker's: previews_expire has its rules.
     stuck = list(Lead.objects.filter(state=Lead.State.IN_PROGRESS, claimed_at__lt=cutoff)
-                 .exclude(claimed_by="").exclude(Exists(dialled)).values_list("pk", flat=True))
+                 .exclude(claimed_by="").exclude(claimed_by__startswith=PREVIEW_CLAIM)
+                 .exclude(Exists(dialled)).values_list("pk", flat=True))
     # The conditions again in the UPDATE: a lead claimed afresh meanwhile is left alone.
     still = Lead.objects.filter(pk__in=stuck, state=Lead.State.IN_PROGRESS,
                                 claimed_at__lt=cutoff)

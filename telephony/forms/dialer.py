@@ -25,3 +25,7 @@ class SessionStartForm(forms.Form):
 class PauseForm(forms.Form):
     pause_code = forms.ModelChoiceField(queryset=PauseCode.objects.filter(is_active=True),
                                         empty_label=None, label="Reason")
+
+
+class SkipForm(forms.Form):
+    reason = forms.CharField(max_length=120, label="Why skip?", strip=True)

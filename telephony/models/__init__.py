@@ -4,7 +4,12 @@ from telephony.models.calls import Call, IdempotentRequest
 from telephony.models.campaigns import Campaign, CampaignStatusChange
 from telephony.models.carriers import Carrier
 from telephony.models.dialer_attempts import DialAttempt, LedgerSealed
-from telephony.models.dialer_sessions import AgentSession, AgentStateChange, PauseCode
+from telephony.models.dialer_sessions import (
+    AgentSession,
+    AgentStateChange,
+    PauseCode,
+    PreviewSkip,
+)
 from telephony.models.dialplan import DialplanContext, DialplanExtension
 from telephony.models.dispositions import Callback, CallDisposition, Disposition
 from telephony.models.dnc import DncEntry
@@ -45,6 +50,7 @@ __all__ = [
     "IdempotentRequest",
     "LedgerSealed",
     "PauseCode",
+    "PreviewSkip",
     "Lead",
     "LeadImport",
     "LeadImportIssue",

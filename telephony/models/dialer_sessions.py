@@ -93,3 +93,24 @@ class AgentStateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state or '-'} -> {self.to_state} at {self.at:%H:%M:%S}"
+
+
+class PreviewSkip(models.Model):
+    """A lead an agent was shown in preview mode and skipped, with their reason: the lead was
+    given back undialled (no attempt, so nothing in the ledger)."""
+
+    session = models.ForeignKey(AgentSession, null=True, on_delete=models.SET_NULL,
+                                related_name="preview_skips")
+    campaign_id = models.BigIntegerField(db_index=True)
+    lead_id = models.BigIntegerField(db_index=True)
+    phone_number = models.CharField(max_length=24)
+    agent_id = models.BigIntegerField(null=True)
+    agent_username = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=120, validators=[safe_text_validator])
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} skipped by {self.agent_username}: {self.reason}"

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from telephony.dialer.preview import preview_reserve
 from telephony.dialer.sessions import attempt_seal, session_transition
 from telephony.models import AgentSession, Campaign, DialAttempt, Disposition, Lead, PauseCode
 from telephony.services.campaign_errors import CampaignServiceError
@@ -104,4 +105,6 @@ def attempt_disposition_record(*, user: Any, attempt_id: object, disposition_id:
         if session is not None:
             session_transition(session, State.PAUSED if pause_code else State.READY, at=now,
                                pause_code=pause_code)
+    if session is not None and pause_code is None:
+        preview_reserve(session, now=now)  # a preview campaign's next lead, on screen at once
     return DialAttempt.objects.get(pk=attempt.pk)

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from telephony.asterisk.ari import AriClient
-from telephony.dialer.events import handle_event, waiting_expire
+from telephony.dialer.events import waiting_expire
 from telephony.dialer.sessions import (
     SessionError,
     agent_session_pause,
@@ -18,32 +17,13 @@ from telephony.dialer.sessions import (
     agent_session_start,
 )
 from telephony.models import AgentSession, Campaign, DialAttempt, PauseCode, Phone
-from telephony.services.asterisk import ari_config_for
 from telephony.tests.call_fixtures import *  # noqa: F403
+from telephony.tests.dialer_helpers import Line, ready_session
 from telephony.tests.fakes import wait_until
 
 pytestmark = pytest.mark.django_db
 State = AgentSession.State
 Status = DialAttempt.Status
-
-
-class Line:
-    """The ARI fake, our client to it, and the events it sent that we have handled."""
-
-    def __init__(self, fake, server) -> None:
-        self.fake, self.server = fake, server
-        self.client = AriClient(ari_config_for(server))
-        self.handled = 0
-
-    def deliver(self, *, now=None) -> None:
-        while self.handled < len(self.fake.events_sent):
-            event = self.fake.events_sent[self.handled]
-            self.handled += 1
-            handle_event(self.server, event, self.client, now=now)
-
-    def replay_all(self) -> None:
-        for event in list(self.fake.events_sent):
-            handle_event(self.server, event, self.client)
 
 
 @pytest.fixture
@@ -62,14 +42,6 @@ def campaign():
     # Running, where campaigns have statuses (the campaigns module); any campaign before it.
     running = {"status": "running"} if hasattr(Campaign, "Status") else {}
     return Campaign.objects.create(name="Spring", **running)
-
-
-def ready_session(line, user, campaign) -> AgentSession:
-    session = agent_session_start(agent=user, campaign=campaign)
-    line.fake.answer(str(session.pk))
-    line.deliver()
-    session.refresh_from_db()
-    return session
 
 
 def customer(line, campaign, number="+15555550101") -> DialAttempt:

@@ -1,6 +1,8 @@
 """The agent's dialer session page in headless Chromium, against the live test server: the
 wrap-up form after a dialer call (the agent panel's, shared), pushed by the page's event
-stream, and saving a disposition puts the agent back to ready or paused."""
+stream, and saving a disposition puts the agent back to ready or paused; in preview mode the
+next lead with Dial and Skip, the call through the ARI fake (its events handled as run_dialer
+does), then the disposition and the next lead."""
 
 from __future__ import annotations
 
@@ -12,9 +14,21 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from conftest import browser_login
-from telephony.models import AgentSession, DialAttempt, Disposition, Lead, PauseCode
+from telephony.dialer.preview import previews_reserve
+from telephony.models import (
+    AgentSession,
+    CallingRules,
+    DialAttempt,
+    Disposition,
+    Lead,
+    PauseCode,
+    PreviewSkip,
+)
+from telephony.realtime.carriers import carrier_object_id
+from telephony.services.carriers import carrier_create
+from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.campaign_helpers import lead_for, running_campaign
-from telephony.tests.dialer_helpers import ledger_clear
+from telephony.tests.dialer_helpers import Line, ledger_clear, ready_session
 from telephony.tests.phone_helpers import make_server
 
 pytestmark = pytest.mark.browser
@@ -97,4 +111,71 @@ def test_the_agent_may_pause_after_the_disposition(page, agent, short_streams):
     expect(page.locator("#session-pause")).to_have_text("(Lunch)")
     session.refresh_from_db()
     assert session.state == State.PAUSED and session.pause_code.code == "lunch"
+    leave(page)
+
+
+@pytest.fixture
+def preview_floor(fake_ari, server, agent, agent_phone):
+    """Bob ready in session on a running preview campaign with three leads (the ARI fake)."""
+    carrier = carrier_create(name="Acme", slug="acme", server=server, host="sip.acme.example",
+                             port=5060, transport="transport-udp", auth_mode="ip",
+                             codecs="ulaw,alaw", is_active=True, order=0)
+    trunk = carrier_object_id("acme")
+    fake_ari.endpoints[("PJSIP", trunk)] = {"technology": "PJSIP", "resource": trunk,
+                                            "state": "online", "channel_ids": []}
+    rules = CallingRules.objects.create(name="Always", weekdays="1234567",
+                                        start_time=datetime.time(0, 0),
+                                        end_time=datetime.time(23, 59, 59))
+    campaign = running_campaign("Preview", dial_mode="preview", carrier=carrier,
+                                calling_rules=rules, agents=[agent], wrapup_seconds=0)
+    Disposition.objects.create(campaign=campaign, name="Sale", policy="final")
+    leads = [lead_for(campaign, f"+1212555{n:04d}", first_name=f"Lead {n}",
+                      data={"Plan": f"p{n}"}) for n in range(3)]
+    line = Line(fake_ari, server)
+    session = ready_session(line, agent, campaign)
+    assert previews_reserve() == 1  # what run_dialer does each tick
+    yield line, session, leads
+    line.client.close()
+
+
+def test_the_agent_previews_dials_dispositions_and_skips(page, agent, preview_floor,
+                                                         short_streams):
+    line, session, leads = preview_floor
+    browser_login(page, "bob", "pw-bob-123")
+    page.goto(page.base_url + "/telephony/agent/dialer/")
+    pop = page.locator("#screen-pop")
+    name = pop.locator('[data-pop="name"]')
+    expect(page.locator("#pop-title")).to_have_text("Next lead")
+    expect(name).to_have_text("Lead 0")
+    expect(pop.locator('[data-pop="data"]')).to_contain_text("p0")
+
+    page.get_by_role("button", name="Dial").click()
+    expect(page.locator("#session-state")).to_have_text("Reserved")
+    expect(page.locator("#preview-actions")).to_be_hidden()
+    attempt = DialAttempt.objects.get()
+    assert (attempt.lead_id, attempt.worker) == (leads[0].pk, "preview")
+    line.fake.answer(str(attempt.pk))  # the customer answers
+    line.deliver()
+    expect(page.locator("#session-state")).to_have_text("On call")
+    expect(page.locator("#pop-title")).to_have_text("Customer")
+    expect(name).to_have_text("Lead 0")
+    line.fake.remote_hangup(str(attempt.pk))
+    line.deliver()
+    expect(page.locator("#session-state")).to_have_text("Wrap-up")
+    wrapup = page.locator("#wrapup")
+    expect(wrapup).to_be_visible()
+    wrapup.get_by_role("button", name="Save disposition").click()
+
+    expect(page.locator("#session-state")).to_have_text("Ready")
+    expect(page.locator("#pop-title")).to_have_text("Next lead")
+    expect(name).to_have_text("Lead 1")
+    attempt.refresh_from_db()
+    assert attempt.disposition == "Sale" and attempt.closed_at is not None
+
+    page.locator("#skip-reason").fill("Asked for next week")
+    page.get_by_role("button", name="Skip").click()
+    expect(name).to_have_text("Lead 2")
+    skip = PreviewSkip.objects.get()
+    assert (skip.lead_id, skip.reason) == (leads[1].pk, "Asked for next week")
+    assert DialAttempt.objects.count() == 1  # a skip dials nothing
     leave(page)

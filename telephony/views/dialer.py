@@ -1,5 +1,5 @@
-"""The dialer's pages: the agent's session (start, pause, ready, stop) and a campaign's live
-numbers for supervisors."""
+"""The dialer's pages: the agent's session (start, pause, ready, stop; dial and skip in
+preview mode) and a campaign's live numbers for supervisors."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from telephony.dialer.preview import preview_dial, preview_skip
 from telephony.dialer.screen import session_screen
 from telephony.dialer.sessions import (
     SessionError,
@@ -24,7 +25,7 @@ from telephony.dialer.sessions import (
     agent_session_start,
     agent_session_stop,
 )
-from telephony.forms.dialer import PauseForm, SessionStartForm
+from telephony.forms.dialer import PauseForm, SessionStartForm, SkipForm
 from telephony.models import AgentSession, Campaign
 from telephony.services.dialer_live import campaign_live
 from telephony.services.ledger_export import ledger_export
@@ -42,7 +43,8 @@ def _live_session(user) -> AgentSession | None:
 def agent_dialer(request: HttpRequest) -> HttpResponse:
     return render(request, "telephony/dialer/agent_session.html", {
         "session": _live_session(request.user), "start_form": SessionStartForm(),
-        "pause_form": PauseForm(), "screen": session_screen(request.user)})
+        "pause_form": PauseForm(), "skip_form": SkipForm(),
+        "screen": session_screen(request.user)})
 
 
 @api_view(methods=("GET",))
@@ -104,6 +106,13 @@ def agent_dialer_action(request: HttpRequest, action: str) -> HttpResponse:
             agent_session_pause(session=session, pause_code=form.cleaned_data["pause_code"])
         elif action == "ready":
             agent_session_ready(session=session)
+        elif action == "dial":
+            preview_dial(session=session)
+        elif action == "skip":
+            form = SkipForm(request.POST)
+            if not form.is_valid():
+                raise SessionError("Say why you skip this lead.")
+            preview_skip(session=session, reason=form.cleaned_data["reason"])
         else:  # stop
             agent_session_stop(session=session)
             messages.success(request, "Session ended.")
@@ -173,7 +182,8 @@ urlpatterns = [
     path("agent/dialer/state/", agent_dialer_state, name="agent_dialer_state"),
     path("agent/dialer/events/", agent_dialer_events, name="agent_dialer_events"),
     *[path(f"agent/dialer/{action}/", agent_dialer_action, {"action": action},
-           name=f"agent_dialer_{action}") for action in ("start", "pause", "ready", "stop")],
+           name=f"agent_dialer_{action}")
+      for action in ("start", "pause", "ready", "stop", "dial", "skip")],
     path("campaigns/<int:pk>/dialer/", campaign_dialer_live, name="campaign_dialer_live"),
     path("campaigns/<int:pk>/dialer/ledger.csv", campaign_ledger_export,
          name="campaign_ledger_export"),

@@ -7,7 +7,8 @@ Per server, one thread follows /ari/events (AriEvents.follow: bounded connect, r
 backoff) and reconciles with GET /channels after every connect, since events sent while it was
 away are lost. The main thread runs the housekeeping every 0.2 s (customers past the 2-second
 grace hear the safe-harbor message and are hung up) and, once a second, the wrap-up limit
-(agents in wrap-up longer than their campaign allows become ready) and `dialer_launch`: for
+(agents in wrap-up longer than their campaign allows become ready), the preview reservations
+(`previews`: a lead for each ready agent of a preview campaign) and `dialer_launch`: for
 each running progressive/predictive campaign the pacing policy decides how many customer calls
 to start, and that many leads are claimed (SKIP LOCKED) and originated. Runs until SIGTERM or
 SIGINT, which set a flag that every loop checks. Every RECONCILE_SECONDS it also reconciles each
@@ -31,6 +32,7 @@ from django.db import close_old_connections, connection
 
 from telephony.asterisk.ari import AriClient, AriError, AriEvents
 from telephony.dialer.events import event_wanted, handle_event, waiting_expire
+from telephony.dialer.preview import previews_expire, previews_reserve
 from telephony.dialer.reconcile import dialer_reconcile
 from telephony.dialer.sessions import wrapups_expire
 from telephony.dialer.worker import TickReport, dialer_tick, leads_unstick
@@ -70,6 +72,17 @@ def wrapups(now=None) -> int:
     close_old_connections()
     try:
         return wrapups_expire(now=now)
+    finally:
+        close_old_connections()
+
+
+def previews(now=None) -> int:
+    """Preview campaigns: give back reserved leads nobody dialled in time, then reserve a
+    lead for every ready agent who has none (the agent dials it; the worker never does)."""
+    close_old_connections()
+    try:
+        previews_expire(now=now)
+        return previews_reserve(now=now)
     finally:
         close_old_connections()
 
@@ -176,6 +189,10 @@ class Command(BaseCommand):
                         wrapups()
                     except Exception:
                         logger.exception("wrap-up limit check failed")
+                    try:
+                        previews()
+                    except Exception:
+                        logger.exception("preview reservations failed")
                     try:
                         report = dialer_launch(clients, worker=worker)
                         if report.launched or report.failed:

@@ -154,3 +154,38 @@ def dialer_campaign(carrier, agents, numbers: list[str], **fields) -> Campaign:
                                    timezone="UTC", first_name=f"Lead {index}")
                               for index, number in enumerate(numbers)])
     return campaign
+
+
+def carrier_invites(carrier_uas) -> dict[str, int]:
+    """How many INVITEs the carrier UAS received per dialled number (its log's first line of
+    each call is "INVITE sip:<number>@...")."""
+    counts: dict[str, int] = {}
+    for line in carrier_uas.logs():
+        if line.startswith("INVITE sip:"):
+            number = line.removeprefix("INVITE sip:").split("@")[0]
+            counts[number] = counts.get(number, 0) + 1
+    return counts
+
+
+def preview_floor(pbx, django_user_model, numbers: list[str], *, username: str = "pia",
+                  extension: str = "7301"):
+    """One agent with a registered, answering phone; the mixed carrier; a running preview
+    campaign with `numbers` as its leads (in that order); run_dialer running. Returns
+    (client, phone, campaign, carrier_uas, dialer); the caller stops the dialer."""
+    from telephony.tests.integration.harness import CARRIER_ADDRESS
+    from telephony.tests.integration.scenes import agent_with_phone, carrier_on, wait_for
+
+    client, phone = agent_with_phone(pbx, django_user_model, username=username,
+                                     extension=extension)
+    pbx.phone(extension, phone.secret)
+    carrier_uas = pbx.sipp_uas("carrier_mixed", address=CARRIER_ADDRESS)
+    carrier = carrier_on(pbx, carrier_uas)
+    campaign = dialer_campaign(carrier, [phone.user], numbers, name="Preview test",
+                               dial_mode=Campaign.DialMode.PREVIEW)
+    dialer = DialerProcess(pbx.root).start()
+    try:
+        wait_for(dialer.connected, timeout=15, what="run_dialer's ARI event stream")
+    except BaseException:
+        dialer.stop()
+        raise
+    return client, phone, campaign, carrier_uas, dialer
