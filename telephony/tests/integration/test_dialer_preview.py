@@ -16,7 +16,6 @@ from telephony.asterisk.ari import AriClient
 from telephony.dialer.screen import session_screen
 from telephony.models import AgentSession, DialAttempt, Disposition, Lead, PreviewSkip
 from telephony.services.asterisk import ari_config_for
-from telephony.tests.dialer_helpers import ledger_clear
 from telephony.tests.integration.dialer_scene import (
     AriObserver,
     carrier_invites,
@@ -108,5 +107,4 @@ def test_an_agent_previews_dials_dispositions_skips_and_sees_the_next(pbx, djang
         dialer.stop()
         observer.close()
         ari.close()
-        ledger_clear()
         print("\n--- run_dialer output (tail) ---\n" + dialer.output()[-2000:])
