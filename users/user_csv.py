@@ -178,6 +178,9 @@ class _Check:
         if result.role != AGENT:
             self.add(line, "extension", extension, "extension: only a user with the Agent "
                                                    "role can have an extension.")
+        if result.user is not None and not result.user.is_active:
+            self.add(line, "extension", extension, f"extension: {result.username} is "
+                                                   "deactivated; activate them first.")
         phone = self.phones.get(extension)
         if phone is not None:
             owner = self.owners.get(extension)

@@ -206,3 +206,10 @@ def test_an_imported_users_page_offers_their_set_password_link(admin_client, adm
     dana.save()
     page = admin_client.get(reverse("users:edit", args=[dana.pk])).content.decode()
     assert "/users/set-password/" not in page
+
+
+def test_a_deactivated_user_gets_no_extension(server, admin_user, agent):
+    agent.is_active = False
+    agent.save()
+    plan = user_csv_check(data=b"username,extension\nbob,2001\n", actor=admin_user)
+    assert plan.problems[0].reason == "extension: bob is deactivated; activate them first."
