@@ -91,7 +91,7 @@ def _event_mix(count: int) -> list[dict]:
             elif kind in ("ChannelEnteredBridge", "ChannelLeftBridge"):
                 event["bridge"] = bridge
             elif kind == "ChannelDestroyed":
-                event.update(cause=16, cause_txt="Normal Clearing", tech_cause=0)
+                event.update(cause=16, cause_txt="Normal Clearing")  # as Asterisk sends it
             events.append(event)
     return events[:count]
 

@@ -9,7 +9,12 @@ What that recording showed and the fake follows: the originated channel's progre
 Dial events with the channel as `peer` (dialstatus "", RINGING, ANSWER, BUSY, ...); StasisStart's
 channel has app_name "Stasis" and app_data "<app>,<args>"; a far-end hang-up in a bridge is
 ChannelHangupRequest, ChannelLeftBridge, StasisEnd, ChannelDestroyed; playback is
-PlaybackStarted then PlaybackFinished; DELETE /bridges sends BridgeDestroyed.
+PlaybackStarted then PlaybackFinished; DELETE /bridges sends BridgeDestroyed. Field by field
+(test_fake_ari_frames.py compares every frame's field names and JSON types with the recording):
+ChannelHangupRequest carries "soft": true only for a soft hang-up (ours, DELETE /channels, whose
+"cause" is then the flag 32) and no "soft" at all when the far end hangs up; ChannelDestroyed
+has no tech_cause and the channel in its last state (Up, Ringing), not Down; a bridge has no
+bridgevars; nothing of the fake's own bookkeeping (appArgs before the answer) is ever sent.
 
     ari.answer(channel_id)           # the customer picks up: StasisStart
     ari.remote_hangup(channel_id)    # the far end hangs up: StasisEnd, ChannelDestroyed
@@ -61,6 +66,9 @@ class FakeAriServer:
         self.channels: dict[str, dict[str, Any]] = {}
         self.bridges: dict[str, dict[str, Any]] = {}
         self.in_stasis: set[str] = set()
+        # appArgs of an originate into our application, until the channel answers (StasisStart):
+        # kept apart, as Asterisk sends them nowhere before that.
+        self.app_args: dict[str, str] = {}
         self.listeners: list[ServerSocket] = []
         self.events_sent: list[dict[str, Any]] = []
         self.playback_seconds = 0.0  # how long a sound "plays" before PlaybackFinished
@@ -139,7 +147,7 @@ class FakeAriServer:
         with self._lock:
             channel = self.channels[channel_id]
             channel["state"] = "Up"
-            args = channel.pop("_app_args", "")
+            args = self.app_args.pop(channel_id, "")
             channel["dialplan"] = {**channel["dialplan"], "app_name": "Stasis",
                                    "app_data": ",".join([self.app, *([args] if args else [])])}
             self.in_stasis.add(channel_id)
@@ -150,9 +158,12 @@ class FakeAriServer:
 
     def remote_hangup(self, channel_id: str, cause: int = 16,
                       cause_txt: str = "Normal Clearing") -> None:
-        self._end(channel_id, cause, cause_txt)
+        self._end(channel_id, cause, cause_txt, {"cause": cause})
 
-    def _end(self, channel_id: str, cause: int, cause_txt: str) -> bool:
+    def _end(self, channel_id: str, cause: int, cause_txt: str,
+             request: dict[str, Any]) -> bool:
+        """End the channel: `request` is what its ChannelHangupRequest carries (the far end
+        hanging up: its Q.850 cause, no "soft"; our DELETE: a soft hang-up, see route)."""
         with self._lock:
             channel = self.channels.pop(channel_id, None)
             if channel is None:
@@ -162,16 +173,18 @@ class FakeAriServer:
                 bridge["channels"].remove(channel_id)
             was_in_stasis = channel_id in self.in_stasis
             self.in_stasis.discard(channel_id)
+            self.app_args.pop(channel_id, None)
         if not was_in_stasis:  # never answered: Dial says how it ended
             self._dial(channel, _DIALSTATUS.get(cause, "CONGESTION"))
-        self.emit({"type": "ChannelHangupRequest", "cause": cause, "soft": False,
-                   "channel": channel})
+        self.emit({"type": "ChannelHangupRequest", **request, "channel": channel})
         for bridge in left:
             self.emit({"type": "ChannelLeftBridge", "bridge": dict(bridge), "channel": channel})
         if was_in_stasis:
             self.emit({"type": "StasisEnd", "channel": channel})
+        # The channel as it last was (Up, Ringing, ...): Asterisk does not report it Down.
+        # No tech_cause: optional in ARI's model, and Asterisk sent none.
         self.emit({"type": "ChannelDestroyed", "cause": cause, "cause_txt": cause_txt,
-                   "tech_cause": 0, "channel": {**channel, "state": "Down"}})
+                   "channel": channel})
         return True
 
     def add_channel(self, channel_id: str, name: str = "PJSIP/1001-00000001") -> dict[str, Any]:
@@ -219,7 +232,11 @@ class FakeAriServer:
                 return 204, None
         # Hanging up emits events: outside the lock.
         if method == "DELETE" and len(parts) == 2 and parts[0] == "channels":
-            if not self._end(parts[1], 16, "Normal Clearing"):
+            # A hang-up through ARI is a soft hang-up: its "cause" is Asterisk's softhangup
+            # flag AST_SOFTHANGUP_EXPLICIT (32), not a Q.850 cause; the channel then ends
+            # with 16 Normal Clearing.
+            if not self._end(parts[1], 16, "Normal Clearing",
+                             {"cause": SOFTHANGUP_EXPLICIT, "soft": True}):
                 return 404, {"message": "Channel not found"}
             return 204, None
         return 404, {"message": "Resource not found"}
@@ -244,8 +261,7 @@ class FakeAriServer:
         bridge_id = query.get("bridgeId") or f"bridge-{next(self._ids)}"
         bridge = {"id": bridge_id, "technology": "simple_bridge", "bridge_type": "mixing",
                   "bridge_class": "stasis", "creator": "Stasis", "name": query.get("name", ""),
-                  "channels": [], "video_mode": "talker", "creationtime": _now(),
-                  "bridgevars": {}}
+                  "channels": [], "video_mode": "talker", "creationtime": _now()}
         self.bridges[bridge_id] = bridge
         return 200, bridge
 
@@ -288,11 +304,13 @@ class FakeAriServer:
                                                                                           "default")
             channel["dialplan"] = {"context": context, "exten": exten, "priority": 1,
                                    "app_name": "AppDial2", "app_data": "(Outgoing Line)"}
-            channel["_app_args"] = params.get("appArgs", "")
+            self.app_args[channel_id] = params.get("appArgs", "")
         self.channels[channel_id] = channel
-        return 200, {k: v for k, v in channel.items() if not k.startswith("_")}
+        return 200, dict(channel)
 
 
+# ChannelHangupRequest's "cause" of a soft hang-up (DELETE /channels/{id}): Asterisk's flag.
+SOFTHANGUP_EXPLICIT = 32
 # The hang-up cause of a leg that never answered -> the dialstatus of its Dial event.
 _DIALSTATUS = {17: "BUSY", 18: "NOANSWER", 19: "NOANSWER", 21: "CONGESTION", 16: "CANCEL"}
 
