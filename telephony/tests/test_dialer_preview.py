@@ -242,3 +242,21 @@ def test_the_ledger_export_says_which_calls_an_agent_dialled_from_a_preview(floo
     row = dict(zip(header, lines[1].strip().split(","), strict=True))
     assert (row["attempt_id"], row["launched_by"], row["abandoned"]) == (
         str(attempt.pk), "preview", "no")
+
+
+
+def test_the_workers_step_gives_back_a_gone_agents_lead_and_reserves_for_ready_agents(
+        floor, agent, other_agent):
+    # What run_dialer's `previews` step runs each tick (around it only the connection care).
+    line, campaign, _leads, _trunk = floor
+    gone = ready_session(line, agent, campaign)
+    stale = preview_reserve(gone, now=AT)
+    line.fake.remote_hangup(str(gone.pk))  # Bob's phone hangs up: his session ends
+    line.deliver()
+    carol = ready_session(line, other_agent, campaign)
+    assert previews_expire(now=AT) == 1
+    stale.refresh_from_db()
+    assert (stale.state, stale.claimed_by) == (Lead.State.NEW, "")
+    assert previews_reserve(now=AT) == 1  # Carol only: Bob's session has ended
+    assert preview_reserved(carol) is not None
+    assert not Lead.objects.filter(claimed_by=preview_claim_name(gone)).exists()
