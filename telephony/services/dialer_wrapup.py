@@ -82,7 +82,8 @@ def attempt_disposition_record(*, user: Any, attempt_id: object, disposition_id:
                                    disposition_id=disposition_id, notes=notes)
     now = timezone.now()
     with transaction.atomic():
-        # The session first, then the attempt: the order the dialer's events lock them in.
+        # The session first, then the attempt, as agent_session_ready and wrapups_expire
+        # lock them (the events lock a live call's attempt first, but this one has ended).
         session = (AgentSession.objects.select_for_update()
                    .filter(agent=user, ended_at__isnull=True, attempt_id=attempt.pk,
                            state=State.WRAP_UP).first())
