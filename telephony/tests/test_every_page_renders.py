@@ -116,6 +116,8 @@ def _urls(name, pattern, world) -> list[str]:
         kwargs["disposition_pk"] = world["disposition"].pk
     if "action" in converters:
         kwargs["action"] = "cancel"
+    if "uidb64" in converters:  # a set-password link: one that does not work (the page says so)
+        kwargs.update(uidb64="MQ", token="not-a-token")
     return [reverse(name, kwargs=kwargs)]
 
 
