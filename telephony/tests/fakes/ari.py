@@ -13,8 +13,12 @@ PlaybackStarted then PlaybackFinished; DELETE /bridges sends BridgeDestroyed. Fi
 (test_fake_ari_frames.py compares every frame's field names and JSON types with the recording):
 ChannelHangupRequest carries "soft": true only for a soft hang-up (ours, DELETE /channels, whose
 "cause" is then the flag 32) and no "soft" at all when the far end hangs up; ChannelDestroyed
-has no tech_cause and the channel in its last state (Up, Ringing), not Down; a bridge has no
-bridgevars; nothing of the fake's own bookkeeping (appArgs before the answer) is ever sent.
+shows the channel in its last state (Up, Ringing), not Down; a bridge has no bridgevars; nothing
+of the fake's own bookkeeping (appArgs before the answer) is ever sent. And, event by event,
+against transcripts/ari_stasis_pjsip.txt (PJSIP through a trunk): each originated leg starts
+with Dial "" (dialstring = the endpoint without its technology); a busy trunk leg gets
+ChannelHangupRequest, Dial BUSY, ChannelDestroyed, with tech_cause 486; a ring-out only
+ChannelDestroyed (19, tech_cause 480); channels are named after the endpoint.
 
     ari.answer(channel_id)           # the customer picks up: StasisStart
     ari.remote_hangup(channel_id)    # the far end hangs up: StasisEnd, ChannelDestroyed
@@ -69,6 +73,9 @@ class FakeAriServer:
         # appArgs of an originate into our application, until the channel answers (StasisStart):
         # kept apart, as Asterisk sends them nowhere before that.
         self.app_args: dict[str, str] = {}
+        # What Dial events give as dialstring: the originate's endpoint without its technology
+        # ("+12125550100@trunk-acme", "s@answer").
+        self.dialstrings: dict[str, str] = {}
         self.listeners: list[ServerSocket] = []
         self.events_sent: list[dict[str, Any]] = []
         self.playback_seconds = 0.0  # how long a sound "plays" before PlaybackFinished
@@ -133,7 +140,7 @@ class FakeAriServer:
     # --- what the far end does ---
     def _dial(self, channel: dict[str, Any], status: str) -> None:
         self.emit({"type": "Dial", "peer": dict(channel), "dialstatus": status,
-                   "dialstring": "", "forward": ""})
+                   "dialstring": self.dialstrings.get(channel["id"], ""), "forward": ""})
 
     def ring(self, channel_id: str) -> None:
         with self._lock:
@@ -174,16 +181,30 @@ class FakeAriServer:
             was_in_stasis = channel_id in self.in_stasis
             self.in_stasis.discard(channel_id)
             self.app_args.pop(channel_id, None)
-        if not was_in_stasis:  # never answered: Dial says how it ended
-            self._dial(channel, _DIALSTATUS.get(cause, "CONGESTION"))
-        self.emit({"type": "ChannelHangupRequest", **request, "channel": channel})
+        # A SIP failure gives the trunk's leg the SIP status as tech_cause (486 busy, 480 for
+        # a ring-out Asterisk ended at the originate's timeout: ari_stasis_pjsip.txt); a Local
+        # leg has none (ari_stasis_local.txt).
+        pjsip = channel["name"].startswith("PJSIP/")
+        tech = ({"tech_cause": _SIP_STATUS[cause]}
+                if pjsip and not was_in_stasis and cause in _SIP_STATUS else {})
+        if not was_in_stasis:
+            # Never answered. Rung out (19): nothing but ChannelDestroyed, no Dial NOANSWER
+            # (both recordings). Otherwise Dial says how it ended, after the trunk's
+            # ChannelHangupRequest; a Local leg gets no hang-up request of its own.
+            if cause != 19:
+                if pjsip:
+                    self.emit({"type": "ChannelHangupRequest", **request, **tech,
+                               "channel": channel})
+                self._dial(channel, _DIALSTATUS.get(cause, "CONGESTION"))
+        else:
+            self.emit({"type": "ChannelHangupRequest", **request, "channel": channel})
+        self.dialstrings.pop(channel_id, None)
         for bridge in left:
             self.emit({"type": "ChannelLeftBridge", "bridge": dict(bridge), "channel": channel})
         if was_in_stasis:
             self.emit({"type": "StasisEnd", "channel": channel})
         # The channel as it last was (Up, Ringing, ...): Asterisk does not report it Down.
-        # No tech_cause: optional in ARI's model, and Asterisk sent none.
-        self.emit({"type": "ChannelDestroyed", "cause": cause, "cause_txt": cause_txt,
+        self.emit({"type": "ChannelDestroyed", "cause": cause, "cause_txt": cause_txt, **tech,
                    "channel": channel})
         return True
 
@@ -210,8 +231,6 @@ class FakeAriServer:
                 return (200, endpoint) if endpoint else (404, {"message": "Endpoint not found"})
             if method == "GET" and parts == ["channels"]:
                 return 200, list(self.channels.values())
-            if method == "POST" and parts == ["channels"]:
-                return self._originate({**query, **(body or {})})
             if method == "GET" and len(parts) == 2 and parts[0] == "channels":
                 channel = self.channels.get(parts[1])
                 return (200, channel) if channel else (404, {"message": "Channel not found"})
@@ -230,7 +249,14 @@ class FakeAriServer:
                 threading.Thread(target=self.emit, args=(
                     {"type": "BridgeDestroyed", "bridge": bridge},), daemon=True).start()
                 return 204, None
-        # Hanging up emits events: outside the lock.
+        # Originating into our application and hanging up emit events: outside the lock.
+        if method == "POST" and parts == ["channels"]:
+            params = {**query, **(body or {})}
+            with self._lock:
+                status, channel = self._originate(params)
+            if status == 200 and params.get("app"):
+                self._dial(channel, "")  # Asterisk starts dialling: Dial, dialstatus ""
+            return status, channel
         if method == "DELETE" and len(parts) == 2 and parts[0] == "channels":
             # A hang-up through ARI is a soft hang-up: its "cause" is Asterisk's softhangup
             # flag AST_SOFTHANGUP_EXPLICIT (32), not a Q.850 cause; the channel then ends
@@ -291,8 +317,10 @@ class FakeAriServer:
         channel_id = params.get("channelId") or f"1795718528.{next(self._ids)}"
         if channel_id in self.channels:
             return 409, {"message": "Channel with given unique ID already exists."}
+        # Named as Asterisk names them: Local/s@answer-00000004;1, PJSIP/trunk-acme-00000003
+        # for PJSIP/<number>@trunk-acme (the endpoint, not the number).
         name = (f"{endpoint}-{len(self.channels) + 4:08x};1" if tech.upper() == "LOCAL"
-                else f"{endpoint}-{len(self.channels) + 1:08x}")
+                else f"{tech}/{resource.rpartition('@')[2]}-{len(self.channels) + 1:08x}")
         caller = params.get("callerId", "")
         cid_name, _, cid_num = caller.partition(" <")
         channel = _channel(channel_id, name, "Down", params.get("context", ""),
@@ -305,10 +333,13 @@ class FakeAriServer:
             channel["dialplan"] = {"context": context, "exten": exten, "priority": 1,
                                    "app_name": "AppDial2", "app_data": "(Outgoing Line)"}
             self.app_args[channel_id] = params.get("appArgs", "")
+            self.dialstrings[channel_id] = resource
         self.channels[channel_id] = channel
         return 200, dict(channel)
 
 
+# Q.850 cause -> the SIP status a PJSIP trunk leg reports as tech_cause (ari_stasis_pjsip.txt).
+_SIP_STATUS = {17: 486, 19: 480}
 # ChannelHangupRequest's "cause" of a soft hang-up (DELETE /channels/{id}): Asterisk's flag.
 SOFTHANGUP_EXPLICIT = 32
 # The hang-up cause of a leg that never answered -> the dialstatus of its Dial event.
