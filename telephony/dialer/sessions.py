@@ -2,8 +2,11 @@
 and parked in a holding bridge of its own; customers are added to that bridge.
 
 Every state change goes through `session_transition`, which timestamps it in
-AgentStateChange. The ARI side effects run after the rows are written, so a failure leaves
-a row that says what happened rather than a call nobody knows about.
+AgentStateChange. Leaving wrap-up without the agent's disposition (Ready, Pause, the time
+limit, the phone hung up) seals the call's ledger row with the system's NODISPO and gives the
+lead back to the pool, in the same transaction as the state change: otherwise the lead would
+stay "in progress" for ever. The ARI side effects run after the rows are written, so a
+failure leaves a row that says what happened rather than a call nobody knows about.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from telephony.models import (
     AgentStateChange,
     Campaign,
     DialAttempt,
+    Disposition,
     PauseCode,
     Phone,
 )
 from telephony.services.asterisk import ari_config_for
+from telephony.services.leads import lead_undisposed_record
 
 State = AgentSession.State
 AGENT_APP_ARG = "agent"
@@ -46,6 +51,11 @@ def session_transition(session: AgentSession, to_state: str, *, at: datetime | N
     that holds the session row)."""
     at = at or timezone.now()
     from_state = session.state
+    if from_state == State.WRAP_UP and to_state != State.WRAP_UP and session.attempt_id:
+        # The disposition form seals the row before it moves the agent on, so a row still
+        # open here ended without one.
+        wrapup_end_undisposed(attempt_id=session.attempt_id, wrap_since=session.state_since,
+                              at=at)
     session.state = to_state
     session.state_since = at
     session.pause_code = pause_code if to_state == State.PAUSED else None
@@ -62,17 +72,30 @@ def session_transition(session: AgentSession, to_state: str, *, at: datetime | N
 
 
 def attempt_seal(*, attempt_id, wrap_since: datetime, disposition: str = "",
-                 at: datetime | None = None) -> None:
-    """Close a connected attempt once its wrap-up is over: from here it is read-only."""
+                 at: datetime | None = None) -> DialAttempt | None:
+    """Close a connected attempt once its wrap-up is over: from here it is read-only. The
+    disposition goes in by the same UPDATE, the only one a sealed row ever gets. Returns the
+    attempt, or None when it was not open (already sealed, or never connected)."""
     at = at or timezone.now()
     attempt = DialAttempt.objects.select_for_update().filter(
         pk=attempt_id, closed_at__isnull=True, status=DialAttempt.Status.COMPLETED).first()
     if attempt is None:
-        return
+        return None
     attempt.wrap_seconds = max((at - wrap_since).total_seconds(), 0.0)
     attempt.disposition = disposition or attempt.disposition
     attempt.closed_at = at
     attempt.save(update_fields=["wrap_seconds", "disposition", "closed_at"])
+    return attempt
+
+
+def wrapup_end_undisposed(*, attempt_id, wrap_since: datetime, at: datetime) -> None:
+    """The wrap-up of a connected call ended without the agent's disposition: the system's
+    own (NODISPO) seals the ledger row, and the lead goes back to the pool as a retry, or is
+    used up (as VICIdial's dispo timeout does). Inside the transaction holding the session."""
+    attempt = attempt_seal(attempt_id=attempt_id, wrap_since=wrap_since, at=at,
+                           disposition=Disposition.NO_DISPOSITION)
+    if attempt is not None and attempt.lead_id:
+        lead_undisposed_record(lead_id=attempt.lead_id, at=at)
 
 
 def agent_session_start(*, agent, campaign: Campaign, ari: AriClient | None = None
@@ -113,9 +136,8 @@ def agent_session_pause(*, session: AgentSession, pause_code: PauseCode) -> Agen
         session = AgentSession.objects.select_for_update().get(pk=session.pk)
         if session.state not in (State.READY, State.WRAP_UP, State.PAUSED):
             raise SessionError("You can pause when you are ready or in wrap-up.")
-        if session.state == State.WRAP_UP and session.attempt_id:
-            # Leaving wrap-up ends it, as Ready does: the call's row is sealed with its time.
-            attempt_seal(attempt_id=session.attempt_id, wrap_since=session.state_since)
+        # Leaving wrap-up ends it, as Ready does: session_transition seals the call's row
+        # (NODISPO, with its wrap-up time) and gives its lead back.
         session_transition(session, State.PAUSED, pause_code=pause_code)
     return session
 
@@ -128,16 +150,15 @@ def agent_session_ready(*, session: AgentSession) -> AgentSession:
             raise SessionError("Only a paused agent or one in wrap-up can become ready.")
         if session.connected_at is None:
             raise SessionError("Your phone has not answered yet.")
-        if session.state == State.WRAP_UP and session.attempt_id:
-            attempt_seal(attempt_id=session.attempt_id, wrap_since=session.state_since)
-        session_transition(session, State.READY)
+        session_transition(session, State.READY)  # from wrap-up: NODISPO, as in pause
     return session
 
 
 def wrapups_expire(*, now: datetime | None = None) -> int:
     """Agents in wrap-up longer than their campaign's limit (`wrapup_seconds`, 0 = none) are
     made ready, as if they had pressed Ready: the dialer may give them the next customer. The
-    attempt is sealed with its wrap-up time. Returns how many."""
+    attempt is sealed with its wrap-up time and NODISPO, its lead given back (see
+    session_transition). Returns how many."""
     from datetime import timedelta
 
     now = now or timezone.now()
@@ -153,9 +174,6 @@ def wrapups_expire(*, now: datetime | None = None) -> int:
             session = AgentSession.objects.select_for_update().get(pk=pk)
             if session.state != State.WRAP_UP or session.ended_at is not None:
                 continue  # the agent acted first
-            if session.attempt_id:
-                attempt_seal(attempt_id=session.attempt_id, wrap_since=session.state_since,
-                             at=now)
             session_transition(session, State.READY, at=now, reason="wrap-up limit")
     return len(due)
 

@@ -15,6 +15,12 @@ class Disposition(models.Model):
         CALLBACK = "callback", "Schedule a callback"
         DNC = "dnc", "Add the number to the campaign's do-not-call list"
 
+    # What the system writes in the ledger when a wrap-up ends without the agent's
+    # disposition (Ready, Pause, the time limit, the phone hung up): VICIdial's dispo
+    # timeout. Not a row of any campaign, so reserved as a name: an audit must tell them apart.
+    NO_DISPOSITION = "NODISPO"
+    NO_DISPOSITION_LABEL = "No disposition (wrap-up ended)"
+
     campaign = models.ForeignKey("telephony.Campaign", on_delete=models.CASCADE,
                                  related_name="dispositions")
     name = models.CharField(max_length=60)
@@ -36,6 +42,10 @@ class Disposition(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if (self.name or "").strip().upper() == self.NO_DISPOSITION:
+            raise ValidationError({"name": f"{self.NO_DISPOSITION} is the system's own: what "
+                                           f"the ledger shows when a wrap-up ends without a "
+                                           f"disposition."})
         if self.policy == self.Policy.RETRY and not self.retry_minutes:
             raise ValidationError({"retry_minutes": "A 'Retry' disposition needs its delay in "
                                                     "minutes."})

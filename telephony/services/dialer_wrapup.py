@@ -5,8 +5,9 @@ the reason they picked), in one transaction.
 The disposition is written into the ledger by the same UPDATE that seals the row
 (`attempt_seal`): from then on the model and the database trigger refuse any change, so an
 attempt takes one disposition, once, and only between its hang-up and the end of its wrap-up.
-A wrap-up that ran past the campaign's limit (`wrapups_expire`) has sealed the row without
-one: the disposition is refused then, as the limit means.
+A wrap-up that ended without one (Ready, Pause, the campaign's limit in `wrapups_expire`)
+has sealed the row with the system's NODISPO and given the lead back (`session_transition`):
+the agent's disposition is refused then, as the limit means.
 """
 
 from __future__ import annotations

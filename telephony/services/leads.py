@@ -98,6 +98,27 @@ def lead_attempt_record(*, lead: Lead, outcome: str, at: datetime.datetime) -> L
     return lead
 
 
+def lead_undisposed_record(*, lead_id: int, at: datetime.datetime) -> Lead | None:
+    """An answered call's wrap-up ended without the agent's disposition: the lead must not
+    stay IN_PROGRESS for ever (never called, never finished). It goes back to the pool after
+    the campaign's no-answer delay, as a call nobody dispositioned is no verdict, or EXHAUSTED
+    when its attempts are used up (the call was counted when it was answered). Call it inside
+    the transaction that seals the attempt."""
+    lead = (Lead.objects.select_for_update().select_related("campaign")
+            .filter(pk=lead_id).first())
+    if lead is None or lead.state != Lead.State.IN_PROGRESS or lead.claimed_by:
+        return lead  # a DNC added meanwhile, or a deleted list: nothing to give back
+    campaign = lead.campaign
+    if lead.attempts >= campaign.max_attempts:
+        lead.state = Lead.State.EXHAUSTED
+    else:
+        lead.state = Lead.State.RETRY
+        lead.next_eligible_at = at + datetime.timedelta(
+            minutes=campaign.retry_no_answer_minutes)
+    lead.save(update_fields=["state", "next_eligible_at", "updated_at"])
+    return lead
+
+
 LEAD_EXPORT_COLUMNS = ["phone_number", "first_name", "last_name", "timezone", "line_type",
                        "state", "attempts", "last_outcome", "last_attempt_at",
                        "next_eligible_at", "disposition", "list", "data"]

@@ -141,7 +141,7 @@ def test_after_the_wrap_up_limit_the_disposition_is_refused(wrap_up, agent_clien
     response = save(agent_client, attempt, disposition_id=dispositions["sale"].pk)
     assert (response.status_code, response.json()["code"]) == (409, "wrapup_over")
     attempt.refresh_from_db()
-    assert attempt.disposition == "" and attempt.closed_at is not None
+    assert attempt.disposition == "NODISPO" and attempt.closed_at is not None
     assert not CallDisposition.objects.exists()
 
 
@@ -179,12 +179,14 @@ def test_a_disposition_from_another_campaign_is_refused(wrap_up, agent_client):
     assert attempt.closed_at is None
 
 
-def test_pausing_from_wrap_up_without_a_disposition_seals_the_row(wrap_up):
-    session, attempt, _lead, _ = wrap_up
+def test_pausing_from_wrap_up_without_a_disposition_seals_the_row_with_nodispo(wrap_up):
+    session, attempt, lead, _ = wrap_up
     agent_session_pause(session=session, pause_code=PauseCode.objects.create(
         code="break", name="Break"))
     attempt.refresh_from_db()
-    assert attempt.closed_at is not None and attempt.disposition == ""
+    assert attempt.closed_at is not None and attempt.disposition == "NODISPO"
+    lead.refresh_from_db()
+    assert lead.state == Lead.State.RETRY  # back in the pool, not "in progress" for ever
 
 
 def test_the_session_page_carries_the_dialer_wrap_up_form(wrap_up, agent_client):

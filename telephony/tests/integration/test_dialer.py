@@ -97,7 +97,8 @@ def work_the_floor(floor, *, until, timeout: float = 120.0, on_tick=None) -> Non
 def every_lead_done() -> bool:
     return (not Lead.objects.filter(state__in=[Lead.State.NEW, Lead.State.RETRY]).exists()
             and not DialAttempt.objects.filter(ended_at__isnull=True).exists()
-            and not AgentSession.objects.filter(state__in=[State.ON_CALL]).exists())
+            and not AgentSession.objects.filter(state__in=[State.ON_CALL, State.WRAP_UP])
+            .exists())  # the last wrap-up ended too: it gives its lead its state
 
 
 def invites_per_number(carrier_uas) -> dict[str, int]:
@@ -125,10 +126,14 @@ def test_two_agents_work_twenty_leads_each_once_and_every_answer_is_bridged(floo
     assert all(by_number[n].agent_id for n in ANSWER)
     assert not any(a.abandoned for a in attempts)  # progressive: never more calls than agents
     # Every lead's state follows its one attempt: busy and ring-out leads are used up
-    # (max_attempts 1); answered ones wait for the agent's disposition.
+    # (max_attempts 1); so are answered ones, whose agents pressed Ready without a
+    # disposition: the system's NODISPO seals their rows (no lead left "in progress").
     states = dict(Lead.objects.values_list("phone_number", "state"))
     assert {states[n] for n in BUSY | RING_OUT} == {Lead.State.EXHAUSTED}
-    assert {states[n] for n in ANSWER} == {Lead.State.IN_PROGRESS}
+    assert {states[n] for n in ANSWER} == {Lead.State.EXHAUSTED}
+    fresh = {a.phone_number: a for a in DialAttempt.objects.filter(campaign_id=campaign.pk)}
+    assert {fresh[n].disposition for n in ANSWER} == {"NODISPO"}
+    assert all(fresh[n].closed_at is not None for n in ANSWER)
     # The carrier saw each number exactly once: nothing dialled twice.
     invites = invites_per_number(floor["carrier_uas"])
     assert sorted(invites.values()) == [1] * 20, invites
