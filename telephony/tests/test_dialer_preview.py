@@ -127,6 +127,31 @@ def test_dial_writes_the_row_first_reserves_the_agent_and_bridges_the_answer_to_
     assert following is not None and following.pk != lead.pk
 
 
+def test_a_preview_call_left_without_a_disposition_records_nodispo_and_retries_the_lead(
+        floor, agent, agent_client):
+    line, campaign, _leads, _trunk = floor
+    session = ready_session(line, agent, campaign)
+    lead = preview_reserve(session, now=AT)
+    attempt = preview_dial(session=session, ari=line.client, now=AT)
+    line.fake.answer(str(attempt.pk))
+    line.deliver()
+    line.fake.remote_hangup(str(attempt.pk))
+    line.deliver()
+    session.refresh_from_db()
+    assert session.state == State.WRAP_UP
+
+    assert agent_client.post(reverse("telephony:agent_dialer_ready")).status_code == 302
+
+    attempt.refresh_from_db()
+    assert (attempt.disposition, attempt.closed_at is not None) == ("NODISPO", True)
+    lead.refresh_from_db()
+    assert (lead.state, lead.claimed_by) == (Lead.State.RETRY, "")
+    assert lead.next_eligible_at == attempt.closed_at + datetime.timedelta(
+        minutes=campaign.retry_no_answer_minutes)
+    session.refresh_from_db()
+    assert session.state == State.READY
+
+
 def _disposition(campaign):
     from telephony.models import Disposition
 
