@@ -115,7 +115,7 @@ def test_the_list_searches_extension_name_and_user(admin_client, server, agent):
 
     def found(**params):
         rows = admin_client.get(url, params).context["rows"]
-        return [phone.extension for phone, _registration in rows]
+        return [row["extension"] for row in rows]
 
     assert found(q="100") == ["1001", "1002"]
     assert found(q="front") == ["1001"]
@@ -130,9 +130,9 @@ def test_the_list_filters_by_server_and_active(admin_client, server):
     Phone.objects.create(extension="1002", name="B", server=other, is_active=False)
     url = reverse("telephony:phone_list")
     rows = admin_client.get(url, {"server": other.pk}).context["rows"]
-    assert [p.extension for p, _r in rows] == ["1002"]
+    assert [row["extension"] for row in rows] == ["1002"]
     rows = admin_client.get(url, {"active": "yes"}).context["rows"]
-    assert [p.extension for p, _r in rows] == ["1001"]
+    assert [row["extension"] for row in rows] == ["1001"]
 
 
 def test_the_list_paginates(admin_client, server):
