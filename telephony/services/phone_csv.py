@@ -296,6 +296,16 @@ def phone_csv_import(*, data: bytes, fingerprint: str | None = None) -> ImportPl
         to_update = [phone for phone, _before in plan.updated]
         for phone in to_create:
             phone.secret = phone.secret or secret_generate()
+        # PostgreSQL and SQLite check the one-active-phone-per-user index as each row of the
+        # one UPDATE below is written, so an agent moving to a phone written before the one
+        # they leave, switching which of their phones is active, or (SQLite) two agents
+        # swapping phones collide halfway although the file's end state is valid (the dry run
+        # checked that). The rows whose agent or active flag changes drop their agent first,
+        # in this transaction; the UPDATE then sets the final values.
+        releasing = [phone.pk for phone, before in plan.updated if before.user_id and (
+            before.user_id != phone.user_id or before.is_active != phone.is_active)]
+        for start in range(0, len(releasing), CHUNK):
+            Phone.objects.filter(pk__in=releasing[start:start + CHUNK]).update(user=None)
         if to_update:
             Phone.objects.bulk_update(to_update, ["name", "server", "context", "codecs",
                                                   "transport", "max_contacts", "caller_id_name",

@@ -310,3 +310,41 @@ def test_agents_and_supervisors_are_refused_both_steps(request, persona, admin_c
                                 "fingerprint": dry.context["plan"].fingerprint}
                        ).status_code == 403
     assert not Phone.objects.exists()
+
+
+# --- agents changing phones within one file ------------------------------------------------
+# PostgreSQL and SQLite check the one-active-phone-per-user index as each row is written, so
+# the file's end state being valid is not enough: no row may be written while another phone
+# still holds the agent (MariaDB has no partial index; the dry run enforces the rule there).
+# Without the fix all three failed on SQLite; the last two on PostgreSQL.
+
+def test_swapping_the_agents_of_two_existing_extensions_in_one_file(server, agent, other_agent):
+    Phone.objects.create(extension="1001", name="Bob", server=server, user=agent)
+    Phone.objects.create(extension="1002", name="Carol", server=server, user=other_agent)
+    plan = phone_csv_import(data=b"extension,name,server,user\n1001,Bob,pbx1,carol\n"
+                                 b"1002,Carol,pbx1,bob\n")
+    assert plan.problems == []
+    assert Phone.objects.get(extension="1001").user == other_agent
+    assert Phone.objects.get(extension="1002").user == agent
+
+
+def test_an_agent_moves_to_an_existing_extension_written_first(server, agent):
+    Phone.objects.create(extension="1002", name="Spare", server=server)
+    Phone.objects.create(extension="1001", name="Bob", server=server, user=agent)
+    plan = phone_csv_import(data=b"extension,name,server,user\n1002,Spare,pbx1,bob\n"
+                                 b"1001,Bob,pbx1,\n")
+    assert plan.problems == []
+    assert Phone.objects.get(extension="1002").user == agent
+    assert Phone.objects.get(extension="1001").user is None
+
+
+def test_an_agent_switches_active_phone_by_the_active_column(server, agent):
+    Phone.objects.create(extension="1002", name="Old", server=server, user=agent,
+                         is_active=False)
+    Phone.objects.create(extension="1001", name="New", server=server, user=agent)
+    plan = phone_csv_import(data=b"extension,name,server,user,active\n1002,Old,pbx1,bob,yes\n"
+                                 b"1001,New,pbx1,bob,no\n")
+    assert plan.problems == []
+    assert Phone.objects.get(extension="1002").is_active
+    assert not Phone.objects.get(extension="1001").is_active
+    assert {p.user for p in Phone.objects.all()} == {agent}
