@@ -422,6 +422,21 @@ def test_the_list_shows_what_asterisk_reports_in_one_action_per_page(admin_clien
     assert len(asterisk.actions_named("PJSIPShowContacts")) == 1
 
 
+def test_a_phones_own_user_agent_is_shown_escaped_on_the_list_and_detail(admin_client, server,
+                                                                         asterisk):
+    # The phone chooses its User-Agent header; the registration cell is built in Python
+    # (telephony/templatetags/registration.py), so escaping is its job, not the template's.
+    phone = Phone.objects.create(extension="3001", name="Desk", server=server)
+    hostile = "<script>alert(1)</script>"
+    asterisk.endpoints = {"3001": registered_endpoint("3001", user_agent=hostile)}
+
+    for url in (reverse("telephony:phone_list"),
+                reverse("telephony:phone_detail", args=[phone.pk])):
+        page = admin_client.get(url).content.decode()
+        assert hostile not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and ">Registered<" in page
+
+
 def test_the_detail_page_says_when_the_phone_cannot_be_reached(admin_client, server, asterisk):
     phone = Phone.objects.create(extension="3002", name="Desk", server=server)
     asterisk.endpoints = {"3002": registered_endpoint("3002", "Unreachable")}
