@@ -7,7 +7,10 @@ Creates the database if it is missing, migrates it, and removes everything it cr
 end. Prints the time of the extensions import's dry run (`phone_csv_check`) and confirmed
 import (`phone_csv_import`) for 10,000 new extensions, and of the users import's for 500 new
 agents who each get a new extension (`user_csv_check`, `user_csv_import`). Both run in the web
-request: these numbers say whether that is still reasonable. No target is asserted.
+request: these numbers say whether that is still reasonable. Then the same extensions import
+again as the background job (`phone_import_run`, what `manage.py db_worker` runs), from an
+empty start again, with its progress written through its second connection. No target is
+asserted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "autodialer.settings")
@@ -61,8 +65,10 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from telephony.models import AsteriskServer
+    from telephony.models import AsteriskServer, Phone
+    from telephony.realtime.phones import extensions_unsync
     from telephony.services.phone_csv import phone_csv_check, phone_csv_import
+    from telephony.services.phone_import_job import phone_import_enqueue, phone_import_run
     from users.user_csv import user_csv_check, user_csv_import
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -82,6 +88,17 @@ def main() -> int:
             f"{ext};Desk {ext};{SERVER_NAME};agents\r\n" for ext in phones)).encode()
         timed(f"extensions dry run, {len(phones):,} rows", lambda: phone_csv_check(data=data))
         timed(f"extensions import, {len(phones):,} rows", lambda: phone_csv_import(data=data))
+        extensions_unsync(phones)
+        Phone.objects.filter(server__name=SERVER_NAME).delete()
+        plan = phone_csv_check(data=data)
+
+        def job():
+            queued = phone_import_enqueue(data=data, fingerprint=plan.fingerprint,
+                                          writes=plan.writes)
+            done = phone_import_run(job_id=queued.pk)
+            queued.delete()
+            return SimpleNamespace(summary=lambda: f"{done.status}: {done.message}")
+        timed(f"extensions import as the background job, {len(phones):,} rows", job)
         data = ("username;name;email;role;extension;server\r\n" + "".join(
             f"{PREFIX}{ext};Agent {ext};a{ext}@example.com;Agent;{ext};{SERVER_NAME}\r\n"
             for ext in agents)).encode()

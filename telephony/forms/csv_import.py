@@ -15,6 +15,9 @@ class CsvConfirmForm(forms.Form):
 
     data = forms.CharField(widget=forms.HiddenInput, strip=False)
     fingerprint = forms.RegexField(r"^[0-9a-f]{40,128}$", widget=forms.HiddenInput)
+    # How many rows the dry run would write: only picks the background job for a big import
+    # (which then writes what the fingerprinted plan says, whatever this number claims).
+    writes = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     @staticmethod
     def encode(data: bytes) -> str:

@@ -15,6 +15,7 @@ from telephony.models.dispositions import Callback, CallDisposition, Disposition
 from telephony.models.dnc import DncEntry
 from telephony.models.lead_imports import LeadImport, LeadImportIssue
 from telephony.models.leads import Lead, LeadList
+from telephony.models.phone_imports import PhoneImportJob
 from telephony.models.phones import Phone
 from telephony.models.realtime import (
     ExtensionsTable,
@@ -56,6 +57,7 @@ __all__ = [
     "LeadImportIssue",
     "LeadList",
     "Phone",
+    "PhoneImportJob",
     "PsAor",
     "PsAuth",
     "PsContact",

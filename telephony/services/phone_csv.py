@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from auditlog.models import LogEntry
 from django.db import transaction
@@ -79,8 +79,10 @@ def phone_csv_template() -> str:
 class _Plan:
     """The check of one file: the rows, what the database holds for them, the problems."""
 
-    def __init__(self, rows: list[Row], header: list[str], *, lock: bool) -> None:
+    def __init__(self, rows: list[Row], header: list[str], *, lock: bool,
+                 progress: Callable[..., None] | None = None) -> None:
         self.rows, self.header, self.lock = rows, header, lock
+        self.progress = progress
         self.problems: dict[int, list[Problem]] = defaultdict(list)
         self.cleaned: dict[int, dict] = {}
 
@@ -90,7 +92,9 @@ class _Plan:
     def run(self) -> ImportPlan:
         choices = {"contexts": known_contexts(), "transports": known_transports()}
         servers = {server.name: server for server in AsteriskServer.objects.all()}
-        for row in self.rows:
+        for checked, row in enumerate(self.rows):
+            if self.progress and checked % CHUNK == 0:
+                self.progress(rows_total=len(self.rows), rows_checked=checked)
             for problem in row.problems:
                 self.problems[row.line].append(problem)
             form = PhoneCsvRowForm(row.cells, **choices)
@@ -111,6 +115,8 @@ class _Plan:
         phones = self._phones(servers)
         self._users()
         self._one_active_phone_each(phones)
+        if self.progress:
+            self.progress(rows_checked=len(self.rows))
         return self._result(phones)
 
     def _duplicates(self) -> None:
@@ -269,19 +275,23 @@ class _Plan:
         return plan
 
 
-def phone_csv_check(*, data: bytes, lock: bool = False) -> ImportPlan:
+def phone_csv_check(*, data: bytes, lock: bool = False,
+                    progress: Callable[..., None] | None = None) -> ImportPlan:
     """The dry run: what importing `data` would do, writing nothing. Raises CsvRefused for a
     file that cannot be read (too big, not UTF-8, missing or unknown columns)."""
     table = table_read(data, columns=CSV_COLUMNS, required=CSV_REQUIRED,
                        max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, raw_columns=("secret",))
-    plan = _Plan(table.rows, table.header, lock=lock).run()
+    plan = _Plan(table.rows, table.header, lock=lock, progress=progress).run()
     plan.delimiter = table.delimiter
     return plan
 
 
-def phone_csv_import(*, data: bytes, fingerprint: str | None = None) -> ImportPlan:
+def phone_csv_import(*, data: bytes, fingerprint: str | None = None,
+                     progress: Callable[..., None] | None = None) -> ImportPlan:
     """Write the good rows of `data` in one transaction (rejected rows are skipped). With the
     dry run's `fingerprint`, refuses (PlanChanged, nothing written) when the plan differs.
+    `progress(**counts)`, when given, is told rows_total/rows_checked during the check and
+    writes_total/rows_written during the write (the background job shows them).
 
     Columns: extension, name, server (its name) required; context, codecs, transport,
     max_contacts, caller_id_name, caller_id_number, user (an agent's username), active (yes/no),
@@ -289,11 +299,13 @@ def phone_csv_import(*, data: bytes, fingerprint: str | None = None) -> ImportPl
     existing one it keeps the current value, except caller_id_* and user, where blank clears.
     """
     with transaction.atomic():
-        plan = phone_csv_check(data=data, lock=True)
+        plan = phone_csv_check(data=data, lock=True, progress=progress)
         if fingerprint is not None and plan.fingerprint != fingerprint:
             raise PlanChanged(plan)
         to_create = [phone for phone, _before in plan.created]
         to_update = [phone for phone, _before in plan.updated]
+        if progress:
+            progress(writes_total=len(to_create) + len(to_update), rows_written=0)
         for phone in to_create:
             phone.secret = phone.secret or secret_generate()
         # PostgreSQL and SQLite check the one-active-phone-per-user index as each row of the
@@ -306,16 +318,22 @@ def phone_csv_import(*, data: bytes, fingerprint: str | None = None) -> ImportPl
             before.user_id != phone.user_id or before.is_active != phone.is_active)]
         for start in range(0, len(releasing), CHUNK):
             Phone.objects.filter(pk__in=releasing[start:start + CHUNK]).update(user=None)
-        if to_update:
-            Phone.objects.bulk_update(to_update, ["name", "server", "context", "codecs",
-                                                  "transport", "max_contacts", "caller_id_name",
-                                                  "caller_id_number", "user", "is_active",
-                                                  "secret"], batch_size=CHUNK)
-        if to_create:
-            Phone.objects.bulk_create(to_create, batch_size=CHUNK)
+        # A chunk at a time (bulk_update's and bulk_create's own batches), so progress moves.
+        for start in range(0, len(to_update), CHUNK):
+            Phone.objects.bulk_update(to_update[start:start + CHUNK], [
+                "name", "server", "context", "codecs", "transport", "max_contacts",
+                "caller_id_name", "caller_id_number", "user", "is_active", "secret"])
+            if progress:
+                progress(rows_written=min(start + CHUNK, len(to_update)) // 2)
+        for start in range(0, len(to_create), CHUNK):
+            Phone.objects.bulk_create(to_create[start:start + CHUNK])
+            if progress:
+                progress(rows_written=(len(to_update) + min(start + CHUNK, len(to_create))) // 2)
         phones_sync_bulk(to_update + to_create)
         audit_bulk_record(changes=[(None, phone) for phone in to_create],
                           action=LogEntry.Action.CREATE, note="CSV import")
         audit_bulk_record(changes=[(before, phone) for phone, before in plan.updated],
                           action=LogEntry.Action.UPDATE, note="CSV import")
+        if progress:  # the phones were half the write, their realtime rows and audit the rest
+            progress(rows_written=len(to_update) + len(to_create))
     return plan

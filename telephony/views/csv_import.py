@@ -4,7 +4,9 @@ The upload is only checked (the service's `check`, nothing written) and shows th
 "12 new, 3 updated, 2 rejected", with every rejected row's line, value and reason. The
 confirmation posts the same bytes back with the plan's fingerprint to the service's `apply`,
 which writes the good rows in one transaction, or refuses with the new plan when something
-changed in between.
+changed in between. A page may pass `background`: a confirmation writing more than
+`background_after` rows is then handed to it (it queues the same `apply` as a job) and the
+admin is sent to the URL it returns, the job's progress page.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ def csv_import_page(request, *, upload_form: type[forms.Form],
                     check: Callable[[bytes], ImportPlan],
                     apply: Callable[[bytes, str], ImportPlan], template: str,
                     done_url: str, done_message: Callable[[ImportPlan], str],
-                    context: dict | None = None) -> HttpResponse:
+                    context: dict | None = None,
+                    background: Callable[[bytes, str, int], str] | None = None,
+                    background_after: int = 0) -> HttpResponse:
     confirming = request.method == "POST" and "confirm" in request.POST
     form = upload_form(request.POST, request.FILES) if request.method == "POST" \
         and not confirming else upload_form()
@@ -39,6 +43,9 @@ def csv_import_page(request, *, upload_form: type[forms.Form],
                                              "file again.")]
         else:
             data = confirm.cleaned_data["data"]
+            writes = confirm.cleaned_data["writes"] or 0
+            if background is not None and writes > background_after:
+                return redirect(background(data, confirm.cleaned_data["fingerprint"], writes))
             try:
                 plan = apply(data, confirm.cleaned_data["fingerprint"])
             except PlanChanged as exc:

@@ -17,13 +17,18 @@ from telephony.forms.phones import (
     PhoneImportForm,
     free_agents_queryset,
 )
-from telephony.models import AsteriskServer, Phone
+from telephony.models import AsteriskServer, Phone, PhoneImportJob
 from telephony.realtime.phones import realtime_rows_for
 from telephony.services.phone_csv import (
     phone_csv_check,
     phone_csv_export,
     phone_csv_import,
     phone_csv_template,
+)
+from telephony.services.phone_import_job import (
+    BACKGROUND_AFTER,
+    phone_import_enqueue,
+    phone_import_progress,
 )
 from telephony.services.phones import (
     EDITABLE_FIELDS,
@@ -261,7 +266,25 @@ def phone_import(request):
         done_message=lambda plan: f"Import done: {len(plan.created)} created, "
                                   f"{len(plan.updated)} updated, written to Asterisk"
                                   + (f"; {plan.rejected} rejected row(s) skipped."
-                                     if plan.rejected else "."))
+                                     if plan.rejected else "."),
+        background=lambda data, fingerprint, writes: reverse(
+            "telephony:phone_import_job", args=[phone_import_enqueue(
+                data=data, fingerprint=fingerprint, user=request.user, writes=writes).pk]),
+        background_after=BACKGROUND_AFTER)
+
+
+@admin_required
+def phone_import_job(request, pk: int):
+    """A background import's progress, then its result or its error."""
+    job = get_object_or_404(PhoneImportJob, pk=pk)
+    return render(request, "telephony/phones/phone_import_job.html",
+                  {"job": job, "progress": phone_import_progress(job)})
+
+
+@admin_required
+def phone_import_job_status(request, pk: int):
+    """What the progress bar polls."""
+    return JsonResponse(phone_import_progress(get_object_or_404(PhoneImportJob, pk=pk)))
 
 
 @admin_required
@@ -312,6 +335,9 @@ urlpatterns = [
     path("extensions/bulk/", phone_bulk_create_view, name="phone_bulk_create"),
     path("extensions/import/", phone_import, name="phone_import"),
     path("extensions/import/template/", phone_import_template, name="phone_import_template"),
+    path("extensions/import/jobs/<int:pk>/", phone_import_job, name="phone_import_job"),
+    path("extensions/import/jobs/<int:pk>/status/", phone_import_job_status,
+         name="phone_import_job_status"),
     path("extensions/export/", phone_export, name="phone_export"),
     path("extensions/<int:pk>/", phone_detail, name="phone_detail"),
     path("extensions/<int:pk>/edit/", phone_edit, name="phone_edit"),
