@@ -4,9 +4,10 @@ ps_* rows follow; the bulk delete action too (a queryset delete would leave rows
 from django import forms
 from django.contrib import admin
 
+from telephony.admin.readonly import ReadOnlyAdmin
 from telephony.asterisk.values import codecs_problem
 from telephony.forms.phones import agents_queryset
-from telephony.models import Phone
+from telephony.models import Phone, PhoneImportJob
 
 
 class PhoneAdminForm(forms.ModelForm):
@@ -53,3 +54,14 @@ class PhoneAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for phone in queryset:
             phone.delete()
+
+
+@admin.register(PhoneImportJob)
+class PhoneImportJobAdmin(ReadOnlyAdmin):
+    """Background extension imports: what ran, for whom, and how it ended. The worker writes
+    them; the file itself is emptied when a job ends (it may hold secrets)."""
+
+    list_display = ("created_at", "created_by", "status", "created", "updated", "rejected",
+                    "finished_at")
+    list_filter = ("status",)
+    exclude = ("data", "fingerprint")

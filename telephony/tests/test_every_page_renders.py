@@ -24,6 +24,7 @@ from telephony.models import (
     Lead,
     LeadList,
     Phone,
+    PhoneImportJob,
 )
 from telephony.services.campaigns import dispositions_create_defaults
 from telephony.services.carriers import carrier_create
@@ -44,6 +45,7 @@ PK_OWNERS = {
     "telephony:lead_list_new": "campaign", "telephony:lead_list_export": "lead_list",
     "telephony:lead_import_new": "lead_list", "telephony:lead_import_": "lead_import",
     "telephony:dnc_campaign": "campaign", "telephony:disposition_": "campaign",
+    "telephony:phone_import_job": "phone_import_job",
 }
 
 
@@ -92,7 +94,11 @@ def world(agent, other_agent, django_user_model, settings, tmp_path):
     attempt = DialAttempt.objects.create(campaign_id=campaign.pk, phone_number="+12125550100",
                                          created_at=now, status=DialAttempt.Status.COMPLETED,
                                          agent_id=agent.pk, ended_at=now)
-    return {"attempt": attempt,
+    # A background extension import that ended (its page shows the result).
+    phone_import_job = PhoneImportJob.objects.create(
+        created_by=None, status=PhoneImportJob.Status.DONE, fingerprint="x", rows_total=2,
+        writes_total=2, created=1, updated=1, finished_at=now)
+    return {"attempt": attempt, "phone_import_job": phone_import_job,
             "server": server, "phone": phone, "campaign": campaign, "carrier": carrier,
             "context": context, "rule": rule, "user": other_agent, "calls": calls,
             "lead_list": lead_list, "lead_import": lead_import, "dnc_entry": entry,
