@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from telephony.calling.rules import Reason
 from telephony.calling.selection import lead_counts
 from telephony.forms.campaigns import CampaignForm
-from telephony.models import Campaign
+from telephony.models import AgentSession, Campaign
 from telephony.services.campaign_errors import CampaignServiceError
 from telephony.services.campaigns import (
     campaign_create,
@@ -127,8 +127,6 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _finish_confirmation(campaign: Campaign, back: str) -> dict:
-    from telephony.models import AgentSession
-
     dialable = lead_counts(campaign, timezone.now())[Reason.DIALABLE]
     in_session = AgentSession.objects.filter(campaign=campaign, ended_at__isnull=True).count()
     items = ["Dialling stops for good: a finished campaign cannot be started or resumed."]

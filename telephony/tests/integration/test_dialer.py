@@ -18,6 +18,7 @@ from telephony.services.asterisk import ari_config_for
 from telephony.tests.integration.dialer_scene import (
     AriObserver,
     DialerProcess,
+    carrier_invites,
     dialer_campaign,
 )
 from telephony.tests.integration.harness import CARRIER_ADDRESS
@@ -101,15 +102,6 @@ def every_lead_done() -> bool:
             .exists())  # the last wrap-up ended too: it gives its lead its state
 
 
-def invites_per_number(carrier_uas) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for line in carrier_uas.logs():
-        if line.startswith("INVITE sip:"):
-            number = line.removeprefix("INVITE sip:").split("@")[0]
-            counts[number] = counts.get(number, 0) + 1
-    return counts
-
-
 def test_two_agents_work_twenty_leads_each_once_and_every_answer_is_bridged(floor):
     start_sessions(floor)
     campaign = floor["campaign"]
@@ -135,7 +127,7 @@ def test_two_agents_work_twenty_leads_each_once_and_every_answer_is_bridged(floo
     assert {fresh[n].disposition for n in ANSWER} == {"NODISPO"}
     assert all(fresh[n].closed_at is not None for n in ANSWER)
     # The carrier saw each number exactly once: nothing dialled twice.
-    invites = invites_per_number(floor["carrier_uas"])
+    invites = carrier_invites(floor["carrier_uas"])
     assert sorted(invites.values()) == [1] * 20, invites
 
     delays = floor["observer"].answer_to_bridge_ms({str(by_number[n].pk) for n in ANSWER})
@@ -205,7 +197,7 @@ def test_a_worker_killed_mid_run_and_restarted_dials_no_lead_twice(floor, pbx):
         per_lead[lead_id] = per_lead.get(lead_id, 0) + 1
     assert set(per_lead) == set(Lead.objects.values_list("pk", flat=True))
     assert set(per_lead.values()) == {1}, per_lead
-    invites = invites_per_number(floor["carrier_uas"])
+    invites = carrier_invites(floor["carrier_uas"])
     assert set(invites.values()) == {1}, invites  # never a number dialled twice
     # The kill can land between an attempt's row and its originate (the row is written first,
     # on purpose): that number was never dialled, and the restarted worker's reconcile says so
