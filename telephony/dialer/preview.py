@@ -167,12 +167,11 @@ def preview_dial(*, session: AgentSession, ari: AriClient | None = None,
         lead = preview_reserved(session)
         if lead is None:
             raise SessionError("You have no lead on screen to dial.")
-        carrier = session.campaign.carrier
-        if carrier is None or not carrier.is_active:
-            raise SessionError("The campaign has no active carrier: tell your supervisor.")
-        if carrier.server_id != session.server_id:
-            raise SessionError("Your phone is on another Asterisk server than the campaign's "
-                               "carrier: tell your supervisor.")
+        # The call goes out on the agent's own server, where their bridge is.
+        carrier = session.campaign.carrier_on(session.server_id)
+        if carrier is None:
+            raise SessionError("The campaign has no active carrier on your phone's Asterisk "
+                               "server: tell your supervisor.")
         attempt = DialAttempt.objects.create(
             id=uuid.uuid4(), campaign_id=session.campaign_id, lead_id=lead.pk,
             phone_number=lead.phone_number, server_id=carrier.server_id, carrier_id=carrier.pk,

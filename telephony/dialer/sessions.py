@@ -105,6 +105,10 @@ def agent_session_start(*, agent, campaign: Campaign, ari: AriClient | None = No
     phone = Phone.objects.active_of(agent)
     if phone is None:
         raise SessionError("You have no active phone to take calls on.")
+    if campaign.carrier is not None and campaign.carrier_on(phone.server_id) is None:
+        # Its customers would be dialled on another server, where no bridge of theirs is.
+        raise SessionError(f"{campaign.name} has no carrier on {phone.server.name}, the "
+                           f"Asterisk server of your phone: tell your supervisor.")
     try:
         with transaction.atomic():
             session = AgentSession.objects.create(agent=agent, campaign=campaign, phone=phone,

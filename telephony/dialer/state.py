@@ -79,19 +79,26 @@ def compliance_window_start(campaign, now: datetime) -> datetime:
 
 
 def pacing_state_for(campaign, *, now: datetime | None = None,
-                     since: datetime | None = None) -> PacingState:
+                     since: datetime | None = None, server_id: int | None = None
+                     ) -> PacingState:
     """`since`: the start of the `campaign` window (default: the campaign's abandon window,
-    30 days or 24 hours, as the regulator counts it; today when it has none)."""
+    30 days or 24 hours, as the regulator counts it; today when it has none).
+
+    `server_id`: the agents and the calls in flight of that Asterisk server only, since a
+    customer is given only to an agent on the server that carries the call; the rates and
+    durations stay the campaign's (the same lists and the same people: one abandon rate, as
+    the regulator counts it, whatever the server)."""
     now = now or timezone.now()
     if since is None:
         since = compliance_window_start(campaign, now)
     ready = on_call = wrap = total = 0
     talk_elapsed: list[float] = []
     wrap_elapsed: list[float] = []
-    sessions = (AgentSession.objects.filter(campaign=campaign, ended_at__isnull=True,
-                                            connected_at__isnull=False)
-                .values_list("state", "state_since"))
-    for state, state_since in sessions:
+    sessions = AgentSession.objects.filter(campaign=campaign, ended_at__isnull=True,
+                                           connected_at__isnull=False)
+    if server_id is not None:
+        sessions = sessions.filter(server_id=server_id)
+    for state, state_since in sessions.values_list("state", "state_since"):
         total += 1
         elapsed = max((now - state_since).total_seconds(), 0.0)
         if state == State.READY:
@@ -104,10 +111,11 @@ def pacing_state_for(campaign, *, now: datetime | None = None,
             wrap_elapsed.append(elapsed)
     ringing: list[float] = []
     waiting = 0
-    live = (DialAttempt.objects.open().filter(
+    live = DialAttempt.objects.open().filter(
         campaign_id=campaign.pk, status__in=(Status.DIALING, Status.RINGING, Status.ANSWERED))
-        .values_list("status", "created_at"))
-    for status, created_at in live:
+    if server_id is not None:
+        live = live.filter(server_id=server_id)
+    for status, created_at in live.values_list("status", "created_at"):
         if status == Status.ANSWERED:
             waiting += 1
         else:

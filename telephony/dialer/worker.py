@@ -80,32 +80,66 @@ def leads_claim_locked(*, campaign: Campaign, at: datetime, limit: int,
 
 
 def dialer_tick(*, worker: str, ari_for: Callable[[AsteriskServer], AriClient],
-                now: datetime | None = None) -> TickReport:
+                now: datetime | None = None,
+                server_usable: Callable[[int], bool] | None = None) -> TickReport:
+    """One launch step. Each campaign is paced per Asterisk server that has agents of it in
+    session: a customer can only be bridged to an agent on the server that carries the call,
+    so that server's agents and calls decide how many to launch there, through the campaign's
+    carrier on it. `server_usable(server_id)` False (run_dialer: its ARI events are not
+    connected, so an answer there would go unseen) skips the server: a server down stops only
+    its own agents' calls."""
     now = now or timezone.now()
     report = TickReport()
     campaigns = (Campaign.objects.filter(status=Campaign.Status.RUNNING,
                                          dial_mode__in=AUTO_MODES)
                  .select_related("carrier", "carrier__server"))
     for campaign in campaigns:
-        carrier = campaign.carrier
-        if carrier is None or not carrier.is_active:
+        if campaign.carrier is None:
             report.per_campaign[campaign.pk] = "no active carrier"
             continue
-        wanted = policy_for(campaign.dial_mode).decide(pacing_state_for(campaign, now=now))
-        if wanted <= 0:
-            report.per_campaign[campaign.pk] = "no agent free"
+        servers = _servers_in_session(campaign)
+        if not servers:
+            report.per_campaign[campaign.pk] = "no agent in session"
             continue
-        leads = leads_claim_locked(campaign=campaign, at=now, limit=wanted, claimed_by=worker)
-        if not leads:
-            report.per_campaign[campaign.pk] = "no dialable lead"
-            continue
-        ari = ari_for(carrier.server)
-        for lead in leads:
-            if _launch(campaign, carrier, lead, ari, worker=worker, now=now):
-                report.launched += 1
-            else:
-                report.failed += 1
+        reasons = [_tick_server(campaign, server_id, report, worker=worker, ari_for=ari_for,
+                                now=now, server_usable=server_usable) for server_id in servers]
+        if any(reasons):
+            report.per_campaign[campaign.pk] = "; ".join(filter(None, reasons))
     return report
+
+
+def _servers_in_session(campaign: Campaign) -> list[int]:
+    from telephony.models import AgentSession
+
+    return sorted(set(AgentSession.objects.filter(
+        campaign=campaign, ended_at__isnull=True, connected_at__isnull=False)
+        .values_list("server_id", flat=True)))
+
+
+def _tick_server(campaign: Campaign, server_id: int, report: TickReport, *, worker: str,
+                 ari_for: Callable[[AsteriskServer], AriClient], now: datetime,
+                 server_usable: Callable[[int], bool] | None) -> str:
+    """Launch the calls `campaign` wants now on one server; the reason it launched none."""
+    carrier = campaign.carrier_on(server_id)
+    if carrier is None:
+        name = AsteriskServer.objects.filter(pk=server_id).values_list("name", flat=True).first()
+        return f"no active carrier on server {name}"
+    if server_usable is not None and not server_usable(server_id):
+        return f"server {carrier.server.name}: its ARI events are not connected"
+    state = pacing_state_for(campaign, now=now, server_id=server_id)
+    wanted = policy_for(campaign.dial_mode).decide(state)
+    if wanted <= 0:
+        return "no agent free" if state.agents_ready == 0 else ""
+    leads = leads_claim_locked(campaign=campaign, at=now, limit=wanted, claimed_by=worker)
+    if not leads:
+        return "no dialable lead"
+    ari = ari_for(carrier.server)
+    for lead in leads:
+        if _launch(campaign, carrier, lead, ari, worker=worker, now=now):
+            report.launched += 1
+        else:
+            report.failed += 1
+    return ""
 
 
 def _launch(campaign: Campaign, carrier, lead, ari: AriClient, *, worker: str,

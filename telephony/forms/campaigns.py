@@ -21,7 +21,7 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["name", "description", "dial_mode", "caller_id_name", "caller_id_number",
-                  "carrier", "agents", "calling_rules", "default_timezone", "ring_timeout",
+                  "carrier", "other_carriers", "agents", "calling_rules", "default_timezone", "ring_timeout",
                   "max_attempts", "max_attempts_per_day", "retry_no_answer_minutes",
                   "retry_busy_minutes", "retry_congestion_minutes", "retry_machine_minutes",
                   "retry_dropped_minutes", "abandon_target_percent", "abandon_window",
@@ -30,18 +30,24 @@ class CampaignForm(forms.ModelForm):
             "caller_id_name": "Shown to the called party when the carrier passes it on. "
                               "Empty: the agent's extension's caller ID is used.",
             "caller_id_number": "Digits with an optional leading +. Empty: the extension's.",
-            "carrier": "Every call of this campaign goes out through this carrier. Empty: "
-                       "the agents' dialplan decides.",
+            "carrier": "The dialer's calls go out through this carrier, on its Asterisk "
+                       "server, for the agents whose phones are on that server. Empty: "
+                       "the agents' dialplan decides (manual calls only).",
             "calling_rules": "Empty: the built-in US federal rules (08:00-21:00 in each "
                              "lead's local time, every day).",
             "ring_timeout": "At least 15 seconds (the US Telemarketing Sales Rule).",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3}),
-                   "agents": forms.CheckboxSelectMultiple}
+                   "agents": forms.CheckboxSelectMultiple,
+                   "other_carriers": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["carrier"].queryset = Carrier.objects.filter(is_active=True)
+        active = Carrier.objects.filter(is_active=True).select_related("server")
+        self.fields["carrier"].queryset = active
+        self.fields["other_carriers"].queryset = active
+        self.fields["other_carriers"].label_from_instance = (
+            lambda carrier: f"{carrier.name} (on {carrier.server.name})")
         self.fields["agents"].queryset = (self.fields["agents"].queryset
                                           .filter(groups__name=AGENT, is_active=True)
                                           .order_by("username").distinct())
@@ -68,7 +74,26 @@ class CampaignForm(forms.ModelForm):
             if target is not None and target > rules.max_abandon_percent:
                 self.add_error("abandon_target_percent",
                                f"{rules.name} allows at most {rules.max_abandon_percent} %.")
+        self._one_carrier_per_server(data)
         per_day, total = data.get("max_attempts_per_day"), data.get("max_attempts")
         if per_day and total and per_day > total:
             self.add_error("max_attempts_per_day", "Cannot be more than the attempts per lead.")
         return data
+
+    def _one_carrier_per_server(self, data: dict) -> None:
+        """A call for an agent goes out through the campaign's one carrier on the agent's
+        server: two on a server would leave the choice to chance."""
+        main, others = data.get("carrier"), list(data.get("other_carriers") or [])
+        if others and main is None:
+            self.add_error("other_carriers", "Pick the main carrier first.")
+            return
+        seen = {main.server_id: main} if main is not None else {}
+        for carrier in others:
+            if carrier == main:
+                self.add_error("other_carriers", f"{carrier.name} is already the main carrier.")
+            elif carrier.server_id in seen:
+                self.add_error("other_carriers",
+                               f"{carrier.name} and {seen[carrier.server_id].name} are both on "
+                               f"{carrier.server.name}: one carrier per server.")
+            else:
+                seen[carrier.server_id] = carrier

@@ -1,8 +1,9 @@
 """Campaigns: what an outbound campaign dials with, and the history of its status.
 
 The dialer reads these fields (docs/campaigns.md explains them to supervisors): `status`
-(only RUNNING campaigns are dialled), `dial_mode`, `carrier` (every call of the campaign goes
-out through it), `ring_timeout`, the attempt limits and the retry delays per outcome
+(only RUNNING campaigns are dialled), `dial_mode`, `carrier` and `other_carriers` (a call goes
+out on the server of the agent it is for, through the campaign's carrier there: `carrier_on`),
+`ring_timeout`, the attempt limits and the retry delays per outcome
 (`retry_delay_for(outcome)`), the abandon-rate target and window, `wrapup_seconds`,
 `safe_harbor_sound` and `calling_rules` (None: the built-in US federal defaults).
 """
@@ -60,6 +61,15 @@ class Campaign(models.Model):
                                         validators=[caller_id_number_validator])
     carrier = models.ForeignKey("telephony.Carrier", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="campaigns")
+    # A carrier belongs to one Asterisk server, and a customer is given only to an agent on
+    # the server that carries the call (the bridge is there): agents on other servers need a
+    # carrier of their own server. At most one per server (the form checks it).
+    other_carriers = models.ManyToManyField(
+        "telephony.Carrier", blank=True, related_name="campaigns_elsewhere",
+        verbose_name="carriers on other servers",
+        help_text="For agents whose phones are on another Asterisk server than the carrier "
+                  "above: their customers are dialled on their own server, through its "
+                  "carrier here. One per server.")
     agents = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                     related_name="campaigns")
     calling_rules = models.ForeignKey("telephony.CallingRules", null=True, blank=True,
@@ -110,6 +120,17 @@ class Campaign(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    def carrier_on(self, server_id: int | None):
+        """The active carrier this campaign dials through on Asterisk server `server_id`: the
+        main one if it is there, else the one of `other_carriers` on that server; None when
+        the campaign has none there (its agents on that server get no dialer calls)."""
+        if self.carrier is not None and self.carrier.server_id == server_id:
+            return self.carrier if self.carrier.is_active else None
+        if self.pk is None:
+            return None
+        return (self.other_carriers.filter(server_id=server_id, is_active=True)
+                .select_related("server").first())
 
     def retry_delay_for(self, outcome: str) -> int | None:
         """Minutes before a lead whose call ended with `outcome` may be called again."""

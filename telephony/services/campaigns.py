@@ -33,7 +33,7 @@ def dispositions_create_defaults(*, campaign: Campaign) -> list[Disposition]:
 
 
 def campaign_create(*, fields: dict[str, Any], agents: Any = (), user: Any = None,
-                    safe_harbor: Any = None) -> Campaign:
+                    safe_harbor: Any = None, other_carriers: Any = ()) -> Campaign:
     """A new campaign in DRAFT, with the default dispositions and its first history row."""
     from telephony.services.safe_harbor import safe_harbor_store
 
@@ -42,6 +42,7 @@ def campaign_create(*, fields: dict[str, Any], agents: Any = (), user: Any = Non
         campaign.full_clean()
         campaign.save()
         campaign.agents.set(agents)
+        campaign.other_carriers.set(other_carriers)
         dispositions_create_defaults(campaign=campaign)
         CampaignStatusChange.objects.create(campaign=campaign, from_status="",
                                             to_status=campaign.status, changed_by=user)
@@ -51,7 +52,7 @@ def campaign_create(*, fields: dict[str, Any], agents: Any = (), user: Any = Non
 
 
 def campaign_update(*, campaign: Campaign, fields: dict[str, Any], agents: Any = None,
-                    safe_harbor: Any = None) -> Campaign:
+                    safe_harbor: Any = None, other_carriers: Any = None) -> Campaign:
     from telephony.services.safe_harbor import safe_harbor_store
 
     with transaction.atomic():
@@ -63,6 +64,8 @@ def campaign_update(*, campaign: Campaign, fields: dict[str, Any], agents: Any =
         campaign.save()
         if agents is not None:
             campaign.agents.set(agents)
+        if other_carriers is not None:
+            campaign.other_carriers.set(other_carriers)
         if safe_harbor is not None:
             safe_harbor_store(campaign=campaign, upload=safe_harbor)
     return campaign

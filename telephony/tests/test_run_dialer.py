@@ -47,3 +47,30 @@ def test_events_that_are_not_ours_are_skipped(server):
         assert not apply_event(server, {"type": "StasisStart",
                                         "channel": {"id": "1795718528.10"}}, ari)
     assert not DialAttempt.objects.exists()
+
+
+def test_the_event_thread_says_when_its_server_may_be_dialled(fake_ari, server):
+    """events_up[server] is what dialer_launch reads: True only once the stream is connected
+    and reconciled, False as soon as it drops, True again after the reconnect."""
+    seen: list[bool] = []
+
+    class Recorded(dict):  # every value the thread writes, in order: the reconnect is quick
+        def __setitem__(self, key, value):
+            seen.append(value)
+            super().__setitem__(key, value)
+
+    events_up = Recorded()
+    stop = threading.Event()
+    thread = threading.Thread(target=follow_server, args=(server, stop, events_up), daemon=True)
+    assert events_up.get(server.pk) is None  # not yet connected: no calls launched there
+    thread.start()
+    try:
+        fake_ari.wait_for_listener()
+        wait_until(lambda: events_up.get(server.pk) is True)
+        fake_ari.drop_listeners()
+        wait_until(lambda: seen[-2:] == [False, True], 5)  # dropped, then reconnected
+        assert seen[0] is True and seen.count(True) == 2  # up, down (once or more), up
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()

@@ -30,17 +30,19 @@ FORM = "telephony/campaigns/campaign_form.html"
 
 def _fields(form: CampaignForm) -> dict:
     return {name: value for name, value in form.cleaned_data.items()
-            if name not in ("agents", "safe_harbor")}
+            if name not in ("agents", "other_carriers", "safe_harbor")}
 
 
 def _save(request: HttpRequest, form: CampaignForm, campaign: Campaign | None):
     try:
         if campaign is None:
             return campaign_create(fields=_fields(form), agents=form.cleaned_data["agents"],
+                                   other_carriers=form.cleaned_data["other_carriers"],
                                    user=request.user,
                                    safe_harbor=form.cleaned_data.get("safe_harbor"))
         return campaign_update(campaign=campaign, fields=_fields(form),
                                agents=form.cleaned_data["agents"],
+                               other_carriers=form.cleaned_data["other_carriers"],
                                safe_harbor=form.cleaned_data.get("safe_harbor"))
     except CampaignServiceError as exc:
         form.add_error("safe_harbor" if "message" in exc.message or "WAV" in exc.message
@@ -86,8 +88,8 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(ADMIN, SUPERVISOR)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.select_related("carrier", "calling_rules"),
-                                 pk=pk)
+    campaign = get_object_or_404(Campaign.objects.select_related("carrier__server",
+                                                                 "calling_rules"), pk=pk)
     counts = lead_counts(campaign, timezone.now())
     blocked = [(Reason(code).label, code, count) for code, count in counts.items()
                if code != Reason.DIALABLE and count]
@@ -101,6 +103,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next_statuses": [Campaign.Status(s) for s in
                           Campaign.TRANSITIONS[Campaign.Status(campaign.status)]],
         "agents": campaign.agents.order_by("username"),
+        "other_carriers": campaign.other_carriers.select_related("server").order_by("name"),
     })
 
 

@@ -88,9 +88,12 @@ def previews(now=None) -> int:
 
 
 def dialer_launch(clients: dict[int, AriClient], *, worker: str,
-                  now: datetime | None = None) -> TickReport:
+                  now: datetime | None = None,
+                  events_up: dict[int, bool] | None = None) -> TickReport:
     """One launch step (the loop calls it once a second). `clients` holds one ARI client per
-    server and gains one for a carrier's server the loop has not met yet."""
+    server and gains one for a carrier's server the loop has not met yet. `events_up`: which
+    servers' event streams are connected (run_dialer's threads keep it); no calls are
+    launched on the others, whose answers nobody would see."""
 
     def ari_for(server: AsteriskServer) -> AriClient:
         if server.pk not in clients:
@@ -99,7 +102,8 @@ def dialer_launch(clients: dict[int, AriClient], *, worker: str,
 
     close_old_connections()
     try:
-        return dialer_tick(worker=worker, ari_for=ari_for, now=now)
+        usable = None if events_up is None else (lambda pk: events_up.get(pk, False))
+        return dialer_tick(worker=worker, ari_for=ari_for, now=now, server_usable=usable)
     finally:
         close_old_connections()
 
@@ -122,8 +126,11 @@ def recovery(servers: list[AsteriskServer], clients: dict[int, AriClient]) -> No
         close_old_connections()
 
 
-def follow_server(server: AsteriskServer, stop: threading.Event) -> None:
-    """A server's event thread, until `stop`."""
+def follow_server(server: AsteriskServer, stop: threading.Event,
+                  events_up: dict[int, bool] | None = None) -> None:
+    """A server's event thread, until `stop`. It keeps `events_up[server.pk]`: True once
+    connected and reconciled, False from the first error (one thread writes each key)."""
+    events_up = {} if events_up is None else events_up
     config = ari_config_for(server)
     ari = AriClient(config)
 
@@ -136,9 +143,13 @@ def follow_server(server: AsteriskServer, stop: threading.Event) -> None:
             logger.warning("%s: cannot reconcile: %s", server.name, exc.message)
         finally:
             close_old_connections()
+        events_up[server.pk] = True
 
     def on_error(exc: AriError) -> None:
-        logger.warning("%s: ARI events: %s", server.name, exc.message)
+        if events_up.get(server.pk, True):
+            logger.warning("%s: ARI events: %s; no calls are launched there until they are "
+                           "back", server.name, exc.message)
+        events_up[server.pk] = False
 
     try:
         for event in AriEvents(config).follow(stop=stop.is_set, on_connect=on_connect,
@@ -160,7 +171,8 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         servers = list(AsteriskServer.objects.filter(is_active=True))
-        threads = [threading.Thread(target=follow_server, args=(server, stop),
+        events_up: dict[int, bool] = {}
+        threads = [threading.Thread(target=follow_server, args=(server, stop, events_up),
                                     name=f"ari-{server.pk}", daemon=True)
                    for server in servers]
         for thread in threads:
@@ -194,7 +206,7 @@ class Command(BaseCommand):
                     except Exception:
                         logger.exception("preview reservations failed")
                     try:
-                        report = dialer_launch(clients, worker=worker)
+                        report = dialer_launch(clients, worker=worker, events_up=events_up)
                         if report.launched or report.failed:
                             logger.info("launched %s, failed %s", report.launched,
                                         report.failed)
