@@ -21,7 +21,8 @@ class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = ["name", "description", "dial_mode", "caller_id_name", "caller_id_number",
-                  "carrier", "other_carriers", "agents", "calling_rules", "default_timezone", "ring_timeout",
+                  "carrier", "other_carriers", "agents", "calling_rules", "default_timezone",
+                  "ring_timeout",
                   "max_attempts", "max_attempts_per_day", "retry_no_answer_minutes",
                   "retry_busy_minutes", "retry_congestion_minutes", "retry_machine_minutes",
                   "retry_dropped_minutes", "abandon_target_percent", "abandon_window",
