@@ -206,3 +206,14 @@ def browser_login(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The registration snapshots (services/registration.py) live in Django's cache, which
+    # outlives a test's database: one test's fake Asterisk must never answer for the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

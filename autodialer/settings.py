@@ -231,6 +231,12 @@ for _name, _least in [("LOGIN_MAX_FAILURES", 1), ("LOGIN_MAX_FAILURES_PER_IP", 1
 
 # Asterisk connections: every AMI/ARI call is bounded by this many seconds.
 ASTERISK_TIMEOUT = float(env_int("ASTERISK_TIMEOUT", 5))
+# The extensions list shows each server's registrations as Asterisk reported them at most this
+# many seconds ago (one snapshot in the cache, shared by every request and admin of a worker
+# process), saying how old they are; 0 asks Asterisk on every page (services/registration.py).
+REGISTRATION_CACHE_SECONDS = env_int("REGISTRATION_CACHE_SECONDS", 10)
+if REGISTRATION_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("REGISTRATION_CACHE_SECONDS must be 0 or more.")
 # A lead claimed by a dialer worker that died before writing its attempt row is given back
 # after this many seconds (the row is written milliseconds after the claim, in the same tick).
 DIALER_UNSTICK_SECONDS = env_int("DIALER_UNSTICK_SECONDS", 120)

@@ -5,14 +5,16 @@
 
 Creates the database if it is missing, migrates it, bulk-creates the extensions (a tenth of them
 assigned to agents, every tenth inactive, 200 registered) and removes everything it created
-at the end. The list asks Asterisk for the registrations (one AMI login per page:
-PJSIPShowContacts and DeviceStateList): an in-process AMI server (telephony/tests/fakes/ami.py,
+at the end. The list asks Asterisk for the registrations (one AMI login: PJSIPShowContacts and
+DeviceStateList) at most once per REGISTRATION_CACHE_SECONDS (default 10; set it to 0 in the
+environment to ask on every page): an in-process AMI server (telephony/tests/fakes/ami.py,
 whose replies are copied from a real Asterisk 22's) answers with the 200 phones registered, so
-the time includes that round trip over loopback TCP. Renders the real page through Django's
-test client (the view, the template, the AMI round trip) for the first, a middle and the last
+the time includes that round trip over loopback TCP whenever the snapshot is asked again.
+Renders the real page through Django's test client (the view, the template, the AMI round
+trip) for the first, a middle and the last
 page at every page size, each sort key both ways and the filters; prints p50/p95 per case, the
 CPU time, and the SQL query count of each, which must be the same for every case (target:
-p95 <= 150 ms).
+p95 <= 150 ms). `--profile 500` prints cProfile's view of --runs pages of 500 instead.
 """
 
 from __future__ import annotations
@@ -105,11 +107,29 @@ def cases(count: int) -> list[tuple[str, dict]]:
     return out
 
 
+def profile(client, url: str, params: dict, runs: int) -> None:
+    import cProfile
+    import pstats
+
+    client.get(url, params)  # warm
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        client.get(url, params)
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    stats.print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=15_000)
     parser.add_argument("--start", type=int, default=800_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--profile", metavar="PER_PAGE", type=int,
+                        help="cProfile --runs requests of the first page at this size and "
+                             "print where the time goes, instead of the timings")
     args = parser.parse_args()
 
     django.setup()
@@ -140,6 +160,9 @@ def main() -> int:
         client = Client()
         client.force_login(User.objects.get(username=f"{PREFIX}admin"))
         url = reverse("telephony:phone_list")
+        if args.profile:
+            profile(client, url, {"per_page": args.profile}, args.runs)
+            return 0
         query_counts, worst = set(), {"sort/filter at 50 a page": 0.0, "page sizes": 0.0}
         # The CPU time of this process (the view, the template, the AMI client and the fake
         # Asterisk; not PostgreSQL's): on a shared, loaded machine it moves much less than the

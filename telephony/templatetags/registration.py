@@ -6,6 +6,8 @@ rows an {% include %} per registered phone cost more than the rest of the row to
 
 from __future__ import annotations
 
+import functools
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -37,6 +39,12 @@ def registration_cell(registration: Registration) -> SafeString:
             "\n" + _BADGE + "{}\n<span class=\"small text-muted d-block\">{}{}{}{}</span>\n",
             status_colour("Registered"), "Registered", SafeString(reachable),
             registration.user_agent or "unknown phone", _address(registration), devices, source)
+    return _not_registered()
+
+
+@functools.cache
+def _not_registered() -> SafeString:
+    # Most rows of a big list: the same fixed text, built once, not with format_html per row.
     return format_html("\n" + _BADGE + "\n", status_colour("Not registered"), "Not registered")
 
 
