@@ -65,8 +65,13 @@
     stateEl.textContent = session.state_label;
     pauseEl.textContent = session.pause ? "(" + session.pause + ")" : "";
     ringing.hidden = session.phone_answered;
+    // In wrap-up on a campaign that requires a disposition, Ready and Pause would be refused:
+    // the disposition form's "Then" is the way on.
+    const locked = Boolean(session.disposition_required);
+    document.getElementById("disposition-required").hidden = !locked;
     root.querySelectorAll("[data-show-in]").forEach(function (form) {
-      form.hidden = form.dataset.showIn.split(" ").indexOf(session.state) < 0;
+      form.hidden = form.dataset.showIn.split(" ").indexOf(session.state) < 0 ||
+        (locked && form.hasAttribute("data-leaves-wrapup"));
     });
     // Preview mode: the lead reserved for this agent, in the same card, with Dial and Skip.
     const preview = screen.preview;

@@ -69,6 +69,28 @@ class LeadListAdmin(admin.ModelAdmin):
     search_fields = ("name", "campaign__name")
 
 
+class CallDispositionInline(admin.TabularInline):
+    """The lead's disposition history, the agents' and the system's NODISPO, read-only:
+    it is what happened, not a thing to edit here."""
+
+    model = CallDisposition
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "outcome", "agent", "notes")
+    readonly_fields = fields
+    verbose_name_plural = "disposition history"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("disposition", "agent")
+
+    @admin.display(description="disposition")
+    def outcome(self, record: CallDisposition) -> str:
+        return record.label
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = ("phone_number", "first_name", "last_name", "campaign", "state", "attempts",
@@ -77,6 +99,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_select_related = ("campaign",)
     search_fields = ("phone_number", "last_name")
     raw_id_fields = ("lead_list", "lead_import", "disposition")
+    inlines = [CallDispositionInline]
     show_full_result_count = False  # a COUNT(*) over 100,000s of leads on every page
 
 
@@ -97,9 +120,14 @@ class DispositionAdmin(admin.ModelAdmin):
 
 @admin.register(CallDisposition)
 class CallDispositionAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "disposition", "lead", "agent", "campaign")
+    list_display = ("created_at", "outcome", "lead", "agent", "campaign")
+    list_filter = ("system_code",)
     list_select_related = ("disposition", "lead", "agent", "campaign")
     raw_id_fields = ("call", "lead")
+
+    @admin.display(description="disposition", ordering="disposition__name")
+    def outcome(self, record: CallDisposition) -> str:
+        return record.label  # the system's NODISPO has no campaign disposition
 
 
 @admin.register(Callback)

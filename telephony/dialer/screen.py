@@ -10,13 +10,26 @@ from __future__ import annotations
 from typing import Any
 
 from telephony.dialer.preview import preview_reserved
-from telephony.models import AgentSession, CallDisposition, Campaign, DialAttempt, Lead
+from telephony.dialer.sessions import wrapup_needs_disposition
+from telephony.models import (
+    AgentSession,
+    CallDisposition,
+    Campaign,
+    DialAttempt,
+    Disposition,
+    Lead,
+)
 
 State = AgentSession.State
 PREVIOUS_SHOWN = 5
 # States in which the agent has a customer in front of them (a preview call being dialled,
 # talking, then writing it up).
 WITH_CUSTOMER = (State.RESERVED, State.ON_CALL, State.WRAP_UP)
+
+
+def _label(code: str) -> str:
+    """A disposition as the agent reads it: the system's NODISPO in words."""
+    return Disposition.NO_DISPOSITION_LABEL if code == Disposition.NO_DISPOSITION else code
 
 
 def _lead(lead: Lead, current_attempt: DialAttempt | None) -> dict[str, Any]:
@@ -26,7 +39,8 @@ def _lead(lead: Lead, current_attempt: DialAttempt | None) -> dict[str, Any]:
                .values("created_at", "status", "disposition", "agent_username")
                [:PREVIOUS_SHOWN])
     notes = (CallDisposition.objects.filter(lead=lead).exclude(notes="")
-             .order_by("-created_at").values("created_at", "notes", "disposition__name")
+             .order_by("-created_at").values("created_at", "notes", "disposition__name",
+                                             "system_code")
              [:PREVIOUS_SHOWN])
     return {
         "id": lead.pk, "name": f"{lead.first_name} {lead.last_name}".strip(),
@@ -34,10 +48,12 @@ def _lead(lead: Lead, current_attempt: DialAttempt | None) -> dict[str, Any]:
         "data": lead.data or {}, "attempts": lead.attempts,
         "list": lead.lead_list.name if lead.lead_list_id else "",
         "previous": [{"at": row["created_at"].isoformat(), "status": row["status"],
-                      "disposition": row["disposition"], "agent": row["agent_username"]}
+                      "disposition": _label(row["disposition"]),
+                      "agent": row["agent_username"]}
                      for row in earlier],
         "notes": [{"at": row["created_at"].isoformat(), "notes": row["notes"],
-                   "disposition": row["disposition__name"] or ""} for row in notes],
+                   "disposition": row["disposition__name"] or _label(row["system_code"])}
+                  for row in notes],
     }
 
 
@@ -72,6 +88,9 @@ def session_screen(agent) -> dict[str, Any]:
                     "pause": session.pause_code.name if session.pause_code else "",
                     "campaign": session.campaign.name if session.campaign else "",
                     "phone_answered": session.connected_at is not None,
+                    # Ready and Pause are refused until the disposition is saved: not offered.
+                    "disposition_required": (session.state == State.WRAP_UP
+                                             and wrapup_needs_disposition(session)),
                     "mode": session.campaign.dial_mode if session.campaign else ""},
         "customer": customer,
         "version": f"{session.pk}:{session.state}:{session.state_since.timestamp()}:"

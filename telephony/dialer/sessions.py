@@ -3,10 +3,12 @@ and parked in a holding bridge of its own; customers are added to that bridge.
 
 Every state change goes through `session_transition`, which timestamps it in
 AgentStateChange. Leaving wrap-up without the agent's disposition (Ready, Pause, the time
-limit, the phone hung up) seals the call's ledger row with the system's NODISPO and gives the
-lead back to the pool, in the same transaction as the state change: otherwise the lead would
-stay "in progress" for ever. The ARI side effects run after the rows are written, so a
-failure leaves a row that says what happened rather than a call nobody knows about.
+limit, the phone hung up) seals the call's ledger row with the system's NODISPO, writes it in
+the lead's disposition history and gives the lead back to the pool, in the same transaction
+as the state change: otherwise the lead would stay "in progress" for ever. A campaign with
+`disposition_required` refuses Ready and Pause in wrap-up; the limit and the phone still end it.
+The ARI side effects run after the rows are written, so a failure leaves a row that says what
+happened rather than a call nobody knows about.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from telephony.asterisk.ari import AriClient, AriError
 from telephony.models import (
     AgentSession,
     AgentStateChange,
+    CallDisposition,
     Campaign,
     DialAttempt,
     Disposition,
@@ -55,7 +58,7 @@ def session_transition(session: AgentSession, to_state: str, *, at: datetime | N
         # The disposition form seals the row before it moves the agent on, so a row still
         # open here ended without one.
         wrapup_end_undisposed(attempt_id=session.attempt_id, wrap_since=session.state_since,
-                              at=at)
+                              at=at, agent_id=session.agent_id)
     session.state = to_state
     session.state_since = at
     session.pause_code = pause_code if to_state == State.PAUSED else None
@@ -88,14 +91,35 @@ def attempt_seal(*, attempt_id, wrap_since: datetime, disposition: str = "",
     return attempt
 
 
-def wrapup_end_undisposed(*, attempt_id, wrap_since: datetime, at: datetime) -> None:
+def wrapup_end_undisposed(*, attempt_id, wrap_since: datetime, at: datetime,
+                          agent_id: int | None = None) -> None:
     """The wrap-up of a connected call ended without the agent's disposition: the system's
-    own (NODISPO) seals the ledger row, and the lead goes back to the pool as a retry, or is
-    used up (as VICIdial's dispo timeout does). Inside the transaction holding the session."""
+    own (NODISPO) seals the ledger row, goes into the lead's disposition history (so a
+    supervisor reading the lead sees the call ended undisposed, not nothing), and the lead
+    goes back to the pool as a retry, or is used up (as VICIdial's dispo timeout does).
+    Inside the transaction holding the session."""
     attempt = attempt_seal(attempt_id=attempt_id, wrap_since=wrap_since, at=at,
                            disposition=Disposition.NO_DISPOSITION)
-    if attempt is not None and attempt.lead_id:
-        lead_undisposed_record(lead_id=attempt.lead_id, at=at)
+    if attempt is None or not attempt.lead_id:
+        return
+    lead = lead_undisposed_record(lead_id=attempt.lead_id, at=at)
+    if lead is not None:
+        CallDisposition.objects.create(system_code=CallDisposition.SystemCode.NO_DISPOSITION,
+                                       lead=lead, campaign_id=lead.campaign_id,
+                                       agent_id=agent_id)
+
+
+def wrapup_needs_disposition(session: AgentSession) -> bool:
+    """Whether the session's campaign holds its agent in wrap-up until they save a
+    disposition. Not when the campaign has no active disposition to pick: Ready would be the
+    only way out, and refusing it would leave the agent stuck."""
+    campaign = session.campaign
+    return bool(campaign is not None and campaign.disposition_required
+                and Disposition.objects.filter(campaign_id=campaign.pk, is_active=True)
+                .exists())
+
+
+DISPOSITION_FIRST = "Pick a disposition for this call first."
 
 
 def agent_session_start(*, agent, campaign: Campaign, ari: AriClient | None = None
@@ -140,6 +164,8 @@ def agent_session_pause(*, session: AgentSession, pause_code: PauseCode) -> Agen
         session = AgentSession.objects.select_for_update().get(pk=session.pk)
         if session.state not in (State.READY, State.WRAP_UP, State.PAUSED):
             raise SessionError("You can pause when you are ready or in wrap-up.")
+        if session.state == State.WRAP_UP and wrapup_needs_disposition(session):
+            raise SessionError(DISPOSITION_FIRST)
         # Leaving wrap-up ends it, as Ready does: session_transition seals the call's row
         # (NODISPO, with its wrap-up time) and gives its lead back.
         session_transition(session, State.PAUSED, pause_code=pause_code)
@@ -154,6 +180,8 @@ def agent_session_ready(*, session: AgentSession) -> AgentSession:
             raise SessionError("Only a paused agent or one in wrap-up can become ready.")
         if session.connected_at is None:
             raise SessionError("Your phone has not answered yet.")
+        if session.state == State.WRAP_UP and wrapup_needs_disposition(session):
+            raise SessionError(DISPOSITION_FIRST)
         session_transition(session, State.READY)  # from wrap-up: NODISPO, as in pause
     return session
 

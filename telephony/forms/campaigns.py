@@ -26,7 +26,7 @@ class CampaignForm(forms.ModelForm):
                   "max_attempts", "max_attempts_per_day", "retry_no_answer_minutes",
                   "retry_busy_minutes", "retry_congestion_minutes", "retry_machine_minutes",
                   "retry_dropped_minutes", "abandon_target_percent", "abandon_window",
-                  "wrapup_seconds"]
+                  "wrapup_seconds", "disposition_required"]
         help_texts = {
             "caller_id_name": "Shown to the called party when the carrier passes it on. "
                               "Empty: the agent's extension's caller ID is used.",

@@ -5,7 +5,8 @@ The dialer reads these fields (docs/campaigns.md explains them to supervisors): 
 out on the server of the agent it is for, through the campaign's carrier there: `carrier_on`),
 `ring_timeout`, the attempt limits and the retry delays per outcome
 (`retry_delay_for(outcome)`), the abandon-rate target and window, `wrapup_seconds`,
-`safe_harbor_sound` and `calling_rules` (None: the built-in US federal defaults).
+`disposition_required` (in wrap-up, a disposition before Ready or Pause), `safe_harbor_sound`
+and `calling_rules` (None: the built-in US federal defaults).
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ class Campaign(models.Model):
     wrapup_seconds = models.PositiveSmallIntegerField(
         "wrap-up limit (s)", default=60, validators=[MaxValueValidator(3600)],
         help_text="How long an agent may take to pick a disposition; 0 means no limit.")
+    disposition_required = models.BooleanField(
+        "a disposition before the next call", default=False,
+        help_text="Dialer calls: in wrap-up, Ready and Pause are refused until the agent saves "
+                  "a disposition (its 'Then' choice moves them on). The wrap-up limit still "
+                  "ends a wrap-up without one (recorded as NODISPO, the agent made ready), so "
+                  "no agent sits idle for ever: keep a limit.")
     # The converted file's name without extension, relative to the sounds directory Asterisk
     # reads (docs/campaigns.md): what Playback() takes.
     safe_harbor_sound = models.CharField(max_length=100, blank=True, editable=False)

@@ -54,10 +54,16 @@ class Disposition(models.Model):
 
 
 class CallDisposition(models.Model):
-    """One disposition an agent gave, with the notes; the history of a lead."""
+    """One disposition of a call, with the notes; the history of a lead. Either an agent's
+    (`disposition`, a row of the campaign) or the system's (`system_code`: NODISPO, when a
+    dialer call's wrap-up ended without one), never both: a check constraint holds it."""
 
-    disposition = models.ForeignKey(Disposition, on_delete=models.PROTECT,
-                                    related_name="uses")
+    class SystemCode(models.TextChoices):
+        NO_DISPOSITION = Disposition.NO_DISPOSITION, Disposition.NO_DISPOSITION_LABEL
+
+    disposition = models.ForeignKey(Disposition, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="uses")
+    system_code = models.CharField(max_length=10, blank=True, choices=SystemCode.choices)
     call = models.OneToOneField("telephony.Call", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="disposition_record")
     lead = models.ForeignKey("telephony.Lead", null=True, blank=True, on_delete=models.CASCADE,
@@ -71,9 +77,21 @@ class CallDisposition(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(disposition__isnull=False, system_code="")
+                       | models.Q(disposition__isnull=True,
+                                  system_code__in=[Disposition.NO_DISPOSITION])),
+            name="call_disposition_agent_xor_system")]
 
     def __str__(self) -> str:
-        return f"{self.disposition} ({self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.label} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def label(self) -> str:
+        """What a reader of the history sees: the campaign's disposition, or the system's."""
+        if self.disposition_id is None:
+            return self.get_system_code_display()
+        return self.disposition.name
 
 
 class Callback(models.Model):

@@ -98,6 +98,37 @@ def test_the_agent_dispositions_a_dialer_call_and_is_ready_again(page, agent, sh
     leave(page)
 
 
+def test_a_campaign_that_requires_a_disposition_offers_no_ready_in_wrap_up(
+        page, agent, short_streams):
+    session, attempt, lead = in_wrap_up(agent)
+    session.campaign.disposition_required = True
+    session.campaign.save()
+    PauseCode.objects.create(code="lunch", name="Lunch")
+    browser_login(page, "bob", "pw-bob-123")
+    page.goto(page.base_url + "/telephony/agent/dialer/")
+
+    wrapup = page.locator("#wrapup")
+    ready = page.get_by_role("button", name="Ready", exact=True)
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    expect(wrapup).to_be_visible()
+    expect(page.locator("#session-state")).to_have_text("Wrap-up")
+    expect(page.locator("#disposition-required")).to_be_visible()
+    expect(ready).to_be_hidden()
+    expect(pause).to_be_hidden()
+    wrapup.get_by_role("button", name="Save disposition").click()
+
+    # The disposition moved the agent on; Pause is offered again, and would be accepted.
+    expect(page.locator("#session-state")).to_have_text("Ready")
+    expect(page.locator("#disposition-required")).to_be_hidden()
+    expect(pause).to_be_visible()
+    attempt.refresh_from_db()
+    assert attempt.disposition == "Sale" and attempt.closed_at is not None
+    pause.click()
+    expect(page.locator("#session-state")).to_have_text("Paused")
+    expect(ready).to_be_visible()
+    leave(page)
+
+
 def test_the_agent_may_pause_after_the_disposition(page, agent, short_streams):
     session, attempt, _lead = in_wrap_up(agent)
     PauseCode.objects.create(code="lunch", name="Lunch")

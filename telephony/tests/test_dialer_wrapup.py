@@ -142,7 +142,9 @@ def test_after_the_wrap_up_limit_the_disposition_is_refused(wrap_up, agent_clien
     assert (response.status_code, response.json()["code"]) == (409, "wrapup_over")
     attempt.refresh_from_db()
     assert attempt.disposition == "NODISPO" and attempt.closed_at is not None
-    assert not CallDisposition.objects.exists()
+    # The lead's history holds the system's entry only, not the refused late one.
+    assert list(CallDisposition.objects.values_list("system_code", "disposition")) == [
+        ("NODISPO", None)]
 
 
 def test_a_call_still_talking_takes_no_disposition(wrap_up, agent_client):
