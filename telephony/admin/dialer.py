@@ -8,6 +8,7 @@ from telephony.models import (
     AgentSession,
     AgentStateChange,
     DialAttempt,
+    DialerWorker,
     PauseCode,
     PreviewSkip,
 )
@@ -54,3 +55,8 @@ class PreviewSkipAdmin(ReadOnlyAdmin):
     list_display = ("at", "phone_number", "campaign_id", "agent_username", "reason")
     search_fields = ("phone_number", "agent_username", "reason")
     date_hierarchy = "at"
+
+
+@admin.register(DialerWorker)
+class DialerWorkerAdmin(ReadOnlyAdmin):
+    list_display = ("name", "started_at", "last_seen_at", "servers_up")

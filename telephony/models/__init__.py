@@ -10,6 +10,7 @@ from telephony.models.dialer_sessions import (
     PauseCode,
     PreviewSkip,
 )
+from telephony.models.dialer_workers import DialerWorker
 from telephony.models.dialplan import DialplanContext, DialplanExtension
 from telephony.models.dispositions import Callback, CallDisposition, Disposition
 from telephony.models.dnc import DncEntry
@@ -43,6 +44,7 @@ __all__ = [
     "CampaignStatusChange",
     "Carrier",
     "DialAttempt",
+    "DialerWorker",
     "DialplanContext",
     "DialplanExtension",
     "Disposition",

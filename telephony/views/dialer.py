@@ -27,6 +27,7 @@ from telephony.dialer.sessions import (
 )
 from telephony.forms.dialer import PauseForm, SessionStartForm, SkipForm
 from telephony.models import AgentSession, Campaign
+from telephony.services.dialer_health import dialer_health
 from telephony.services.dialer_live import campaign_live
 from telephony.services.ledger_export import ledger_export
 from telephony.views.calls import api_view
@@ -124,7 +125,7 @@ def agent_dialer_action(request: HttpRequest, action: str) -> HttpResponse:
 @never_cache
 @role_required(ADMIN, SUPERVISOR)
 def campaign_dialer_live(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=pk)
+    campaign = get_object_or_404(Campaign.objects.select_related("carrier"), pk=pk)
     live = campaign_live(campaign)
     agents = [(label, live.agents[value]) for value, label in AgentSession.State.choices
               if value != AgentSession.State.LOGGED_OUT]
@@ -133,7 +134,7 @@ def campaign_dialer_live(request: HttpRequest, pk: int) -> HttpResponse:
                    "cap_percent": live.abandon_target * 100,
                    "window_percent": live.abandon_rate_window * 100,
                    "today_percent": live.abandon_rate_today * 100,
-                   "controls": _controls(campaign)})
+                   "controls": _controls(campaign), "health": dialer_health(campaign)})
 
 
 # The supervisor's buttons on the dialer page: (target status, label, button style), in the

@@ -29,9 +29,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient, AriError, AriEvents
 from telephony.dialer.events import event_wanted, handle_event, waiting_expire
+from telephony.dialer.heartbeat import worker_gone, worker_heartbeat
 from telephony.dialer.preview import previews_expire, previews_reserve
 from telephony.dialer.reconcile import dialer_reconcile
 from telephony.dialer.sessions import wrapups_expire
@@ -108,6 +110,15 @@ def dialer_launch(clients: dict[int, AriClient], *, worker: str,
         close_old_connections()
 
 
+def heartbeat(*, worker: str, started_at: datetime, events_up: dict[int, bool]) -> None:
+    """Say this worker is alive and which servers' events it has (the dialer page reads it)."""
+    close_old_connections()
+    try:
+        worker_heartbeat(name=worker, started_at=started_at, servers_up=dict(events_up))
+    finally:
+        close_old_connections()
+
+
 def recovery(servers: list[AsteriskServer], clients: dict[int, AriClient]) -> None:
     """The periodic part of crash safety: reconcile every server, give back stuck leads."""
     close_old_connections()
@@ -180,6 +191,7 @@ class Command(BaseCommand):
         clients = {server.pk: AriClient(ari_config_for(server)) for server in servers}
         worker = f"{socket.gethostname()}:{os.getpid()}"
         self.stdout.write(f"run_dialer {worker}: following {len(servers)} server(s)")
+        started_at = timezone.now()
         next_tick = 0.0
         next_recovery = time.monotonic() + RECONCILE_SECONDS
         try:
@@ -197,6 +209,10 @@ class Command(BaseCommand):
                         logger.exception("%s: housekeeping failed", server.name)
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + TICK_SECONDS
+                    try:
+                        heartbeat(worker=worker, started_at=started_at, events_up=events_up)
+                    except Exception:
+                        logger.exception("heartbeat failed")
                     try:
                         wrapups()
                     except Exception:
@@ -219,3 +235,8 @@ class Command(BaseCommand):
                 thread.join(5)
             for client in clients.values():
                 client.close()
+            try:
+                close_old_connections()
+                worker_gone(worker)  # a clean stop: the page says no worker, at once
+            except Exception:
+                logger.exception("could not remove this worker's heartbeat")

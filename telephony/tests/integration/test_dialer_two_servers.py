@@ -1,20 +1,31 @@
 """One campaign on two real Asterisk 22 instances: an agent on each, the campaign's carrier on
-each, one `run_dialer` following both. Every customer is dialled on the server of the agent it
-is given to; when one Asterisk stops, the other goes on dialling alone and nothing is launched
-on the one that is down."""
+each, one `run_dialer` following both. Every customer is dialled on the server of the agent it is
+given to; when one Asterisk dies, the other goes on dialling alone, nothing is launched on the
+one that is down, and the supervisor's dialer page names it."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import reverse
 
 from telephony.asterisk.ari import AriClient, AriError
-from telephony.models import AgentSession, AsteriskServer, DialAttempt, Lead, LeadList
+from telephony.models import (
+    AgentSession,
+    AsteriskServer,
+    DialAttempt,
+    DialerWorker,
+    Lead,
+    LeadList,
+)
 from telephony.services.asterisk import ari_config_for
 from telephony.tests.integration.conftest import Pbx, _generated_config
 from telephony.tests.integration.dialer_scene import (
@@ -145,10 +156,29 @@ def test_each_customer_is_dialled_on_its_agents_server_and_a_server_down_stops_o
         assert all(per_server.values()), per_server  # both servers dialled
         assert not any(a.abandoned for a in attempts)
 
-        # Server B's Asterisk stops: its agent gets nothing more, server A goes on alone.
-        pbx_b.stop()
+        # Server B's Asterisk dies (kill -9: no hang-up, no last event): its agent's session
+        # stays as it was, nothing more is launched there, server A goes on alone.
+        os.kill(pbx_b.instance.pid, signal.SIGKILL)
         wait_for(lambda: "no calls are launched there" in dialer.output(), timeout=10,
                  what="run_dialer noticing server B's event stream is gone")
+        # The supervisor's dialer page says so, from the worker's heartbeat.
+        supervisor = django_user_model.objects.create_user(username="sue", password="pw-sue")
+        supervisor.groups.add(Group.objects.get(name="Supervisor"))
+        boss = Client()
+        boss.force_login(supervisor)
+        page = reverse("telephony:campaign_dialer_live", args=[campaign.pk])
+        seen = {}
+
+        def named() -> bool:
+            seen["page"] = boss.get(page).content.decode()
+            return "Server integration-b: no dialer worker has its ARI events" in seen["page"]
+
+        try:
+            wait_for(named, timeout=5, what="the dialer page naming the server that is down")
+        except AssertionError:
+            print(list(DialerWorker.objects.values()), seen["page"][-4000:])
+            raise
+        assert AgentSession.objects.get(agent=ben_phone.user).is_live
         lead_list = LeadList.objects.get(campaign=campaign)
         Lead.objects.bulk_create([Lead(campaign=campaign, lead_list=lead_list, phone_number=n,
                                        timezone="UTC") for n in AFTER])
