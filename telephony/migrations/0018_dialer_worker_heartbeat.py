@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('telephony', '0016_campaign_carriers_per_server'),
+        ('telephony', '0017_dispo_required_nodispo_history'),
     ]
 
     operations = [
