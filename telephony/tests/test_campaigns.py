@@ -200,3 +200,20 @@ def test_an_agent_cannot_see_edit_or_start_a_campaign(name, agent_client):
     assert response.status_code == 403
     campaign.refresh_from_db()
     assert (campaign.name, campaign.status) == ("Spring", "draft")
+
+
+def test_the_form_comes_in_titled_sections_with_every_field_once(supervisor_client):
+    from telephony.forms.campaigns import SECTIONS, CampaignForm
+
+    placed = [name for _title, names in SECTIONS for name in names]
+    assert sorted(placed) == sorted(CampaignForm().fields)  # a new field needs its section
+    page = supervisor_client.get(CREATE).content.decode()
+    starts = [page.index(f"<legend>{title}</legend>") for title, _names in SECTIONS]
+    assert starts == sorted(starts)  # in order, each once
+    for (title, names), start, end in zip(SECTIONS, starts, starts[1:] + [len(page)],
+                                          strict=True):
+        for name in names:
+            assert f'id="div_id_{name}"' in page[start:end], (title, name)
+    assert page.count('name="disposition_required"') == 1
+    form = page[page.index('<form method="post" class="col-lg-6"'):]
+    assert form[:form.index("</form>")].count('name="csrfmiddlewaretoken"') == 1
