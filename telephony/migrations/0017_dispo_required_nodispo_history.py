@@ -5,6 +5,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def drop_system_entries(apps, schema_editor):
+    apps.get_model("telephony", "CallDisposition").objects.filter(
+        disposition__isnull=True).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -28,6 +33,9 @@ class Migration(migrations.Migration):
             name='disposition',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='uses', to='telephony.disposition'),
         ),
+        # Backwards, the history's system entries (NODISPO) go first: the column they leave
+        # empty becomes NOT NULL again. The ledger keeps their NODISPO.
+        migrations.RunPython(migrations.RunPython.noop, reverse_code=drop_system_entries),
         migrations.AddConstraint(
             model_name='calldisposition',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('disposition__isnull', False), ('system_code', '')), models.Q(('disposition__isnull', True), ('system_code__in', ['NODISPO'])), _connector='OR'), name='call_disposition_agent_xor_system'),
