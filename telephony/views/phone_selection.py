@@ -40,15 +40,75 @@ def _changes(action: str, phones, server) -> list[str]:
     return lines
 
 
-def _apply(action: str, phones, server) -> str:
+SAMPLE = 20  # lines of "what will change" shown for a selection of every matching extension
+
+
+def _summary(action: str, phones, server) -> list[str]:
+    """What happens to every matching extension, counted (the lines below show a sample)."""
+    total = phones.count()
     if action == "server":
-        phone_bulk_move(phones=phones, server=server)
-        return f"{len(phones)} extension(s) assigned to {server.name}."
+        same = phones.filter(server=server).count()
+        return [f"{total - same:,} extension(s) move to {server.name}; {same:,} already on it, "
+                "unchanged."]
     if action in ("activate", "deactivate"):
-        phone_bulk_set_active(phones=phones, active=action == "activate")
-        return f"{len(phones)} extension(s) {action}d."
+        same = phones.filter(is_active=action == "activate").count()
+        effect = "written to Asterisk" if action == "activate" else \
+            "removed from Asterisk, settings kept"
+        return [f"{total - same:,} extension(s) {effect}; {same:,} already "
+                f"{'active' if action == 'activate' else 'inactive'}, unchanged."]
+    agents = phones.filter(user__isnull=False).count()
+    return [f"{total:,} extension(s) deleted with their Asterisk rows; {agents:,} agent(s) "
+            "left without a phone."]
+
+
+def _apply(action: str, phones, server) -> tuple[int, str]:
+    """How many extensions the action covered, and what the message says."""
+    if action == "server":
+        count = len(phone_bulk_move(phones=phones, server=server))
+        return count, f"{count:,} extension(s) assigned to {server.name}."
+    if action in ("activate", "deactivate"):
+        count = len(phone_bulk_set_active(phones=phones, active=action == "activate"))
+        return count, f"{count:,} extension(s) {action}d."
     count = phone_bulk_delete(phones=phones)
-    return f"{count} extension(s) deleted; Asterisk no longer accepts them."
+    return count, f"{count:,} extension(s) deleted; Asterisk no longer accepts them."
+
+
+def _export(phones) -> HttpResponse:
+    response = HttpResponse(phone_csv_export(phones=phones),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="extensions-selection.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _confirmation(request, action: str, phones, server, phone_filter) -> HttpResponse:
+    verb = ACTIONS[action] if action != "server" else f"Assign to {server.name}"
+    hidden = [("action", action), ("server", server.pk if server else "")]
+    if phone_filter is None:
+        phones = list(phones)
+        count, items = len(phones), _changes(action, phones, server)
+        hidden += [("ids", phone.pk) for phone in phones]
+        title, lead = (f"{verb}: {count} extension(s)?",
+                       "Nothing changes until you confirm. This is what will happen:")
+    else:
+        count = phones.count()
+        sample = list(phones[:SAMPLE])
+        items = _summary(action, phones, server) + _changes(action, sample, server)
+        if count > len(sample):
+            items.append(f"… and {count - len(sample):,} more.")
+        hidden += [("scope", "matching"), ("shown", count), *phone_filter.as_fields()]
+        title = f"{verb}: all {count:,} matching extension(s)?"
+        lead = (f"This applies to {phone_filter.describe()}: {count:,} now. Nothing changes "
+                "until you confirm; the filter is then applied again, in one transaction, so "
+                "an extension added or changed meanwhile counts if it matches then. This is "
+                "what will happen:")
+    return render(request, "confirm.html", {
+        "title": title, "lead": lead, "items": items, "hidden": hidden,
+        "crumbs": [("Extensions", reverse("telephony:phone_list"))],
+        "confirm_label": f"{verb} {count:,} extension(s)",
+        "danger": action in ("delete", "deactivate"),
+        "cancel_url": reverse("telephony:phone_list"),
+    })
 
 
 @admin_required
@@ -60,32 +120,24 @@ def phone_selection(request):
             for error in errors:
                 messages.error(request, error)
         return redirect("telephony:phone_list")
-    action, phones, server = (form.cleaned_data[key] for key in ("action", "ids", "server"))
-    phones = list(phones)
+    action, phones, server, phone_filter = (form.cleaned_data[key] for key in (
+        "action", "phones", "server", "filter"))
     if action == "export":
-        response = HttpResponse(phone_csv_export(phones=phones),
-                                content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="extensions-selection.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
-    if "confirm" in request.POST:
-        try:
-            messages.success(request, _apply(action, phones, server))
-        except PhoneError as exc:
-            messages.error(request, f"Nothing was changed: {exc.message}")
-        return redirect("telephony:phone_list")
-    verb = ACTIONS[action] if action != "server" else f"Assign to {server.name}"
-    return render(request, "confirm.html", {
-        "title": f"{verb}: {len(phones)} extension(s)?",
-        "crumbs": [("Extensions", reverse("telephony:phone_list"))],
-        "lead": "Nothing changes until you confirm. This is what will happen:",
-        "items": _changes(action, phones, server),
-        "hidden": [("action", action), ("server", server.pk if server else "")]
-        + [("ids", phone.pk) for phone in phones],
-        "confirm_label": f"{verb} {len(phones)} extension(s)",
-        "danger": action in ("delete", "deactivate"),
-        "cancel_url": reverse("telephony:phone_list"),
-    })
+        return _export(phones)
+    if "confirm" not in request.POST:
+        return _confirmation(request, action, phones, server, phone_filter)
+    try:
+        count, done = _apply(action, phones, server)
+    except PhoneError as exc:
+        messages.error(request, f"Nothing was changed: {exc.message}")
+    else:
+        shown = request.POST.get("shown", "")
+        if phone_filter is not None and shown.isascii() and shown.isdigit() \
+                and len(shown) < 10 and int(shown) != count:
+            done += (f" The filter matched {count:,} when you confirmed, not the "
+                     f"{int(shown):,} shown.")
+        messages.success(request, done)
+    return redirect("telephony:phone_list")
 
 
 urlpatterns = [

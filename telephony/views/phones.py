@@ -31,6 +31,7 @@ from telephony.services.phone_import_job import (
     phone_import_enqueue,
     phone_import_progress,
 )
+from telephony.services.phone_selection import YES_NO, PhoneFilter
 from telephony.services.phones import (
     EDITABLE_FIELDS,
     BulkCollisionError,
@@ -80,25 +81,24 @@ def _page_size(request) -> int:
     return int(size) if size in {str(choice) for choice in PAGE_SIZES} else PAGE_SIZE
 
 
+def _list_filter(request) -> PhoneFilter:
+    """The list's search and filters from the query string (unknown choices are "either")."""
+    values = {key: request.GET.get(key, "").strip() for key in ("q", "assigned", "active")}
+    # str.isdigit() takes '²', which int() refuses: read it strictly (a 400 if malformed).
+    return PhoneFilter(
+        q=values["q"], server_id=query_int(request, "server", minimum=1),
+        assigned=values["assigned"] if values["assigned"] in YES_NO else "",
+        active=values["active"] if values["active"] in YES_NO else "")
+
+
 def _filtered_phones(request):
     """The list's search, filters and order, shared by the page and its CSV export."""
     sort, ordering = _sorting(request)
-    phones = Phone.objects.select_related("server", "user").order_by(*ordering)
-    filters = {key: request.GET.get(key, "").strip() for key in ("q", "server", "assigned",
-                                                                  "active")}
-    if filters["q"]:
-        q = filters["q"]
-        phones = phones.filter(Q(extension__icontains=q) | Q(name__icontains=q)
-                               | Q(user__username__icontains=q))
-    # str.isdigit() takes '²', which int() refuses: read it strictly (a 400 if malformed).
-    server_id = query_int(request, "server", minimum=1)
-    if server_id is not None:
-        phones = phones.filter(server_id=server_id)
-    if filters["assigned"] in ("yes", "no"):
-        phones = phones.filter(user__isnull=filters["assigned"] == "no")
-    if filters["active"] in ("yes", "no"):
-        phones = phones.filter(is_active=filters["active"] == "yes")
-    filters["sort"] = sort
+    phone_filter = _list_filter(request)
+    phones = phone_filter.queryset().select_related("server", "user").order_by(*ordering)
+    filters = {"q": phone_filter.q, "assigned": phone_filter.assigned,
+               "active": phone_filter.active, "sort": sort,
+               "server": request.GET.get("server", "").strip(), "filter": phone_filter}
     return phones, filters
 
 
@@ -150,10 +150,15 @@ def phone_list(request):
     registrations = registrations_by_server(
         ((servers.get(pk), extensions) for pk, extensions in groups.items()),
         max_age=settings.REGISTRATION_CACHE_SECONDS)
+    server_names = {pk: server.name for pk, server in servers.items()}
     return render(request, "telephony/phones/phone_list.html", {
         "page": page,
-        "rows": _list_rows(page, registrations,
-                           {pk: server.name for pk, server in servers.items()}),
+        "rows": _list_rows(page, registrations, server_names),
+        # "Select all N matching": the filter travels with the bulk form, in words on the page.
+        "matching": {"count": f"{page.paginator.count:,}",
+                     "more_than_page": page.paginator.count > len(page.object_list),
+                     "fields": filters["filter"].as_fields(),
+                     "description": filters["filter"].describe(server_names)},
         "registration_problem": registrations.problem,
         "registration_age": registrations.age,
         "registration_cache_seconds": settings.REGISTRATION_CACHE_SECONDS,
