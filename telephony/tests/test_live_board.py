@@ -187,7 +187,7 @@ def test_a_supervisor_sees_the_board(supervisor_client, agent_phone, other_phone
     assert 'data-agent="carol" data-state="offline"' in html
     assert "+15551234567" in html
     assert "2:05" in html  # talk time of Bob's live call
-    assert 'data-url="/telephony/live/board/"' in html
+    assert 'data-live-url="/telephony/live/board/"' in html
     # Registered out of the agents who have a phone: Bob's of Bob's and Carol's, not Dave.
     assert '<div class="fs-4" data-total="registered">1 / 2</div>' in html
 

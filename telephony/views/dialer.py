@@ -122,19 +122,35 @@ def agent_dialer_action(request: HttpRequest, action: str) -> HttpResponse:
     return redirect("telephony:agent_dialer")
 
 
+# How often the dialer page re-fetches its numbers (live-fragment.js).
+LIVE_REFRESH_SECONDS = 3
+
+
+def _live_context(campaign: Campaign) -> dict:
+    live = campaign_live(campaign)
+    agents = [(label, live.agents[value]) for value, label in AgentSession.State.choices
+              if value != AgentSession.State.LOGGED_OUT]
+    return {"campaign": campaign, "live": live, "agents": agents,
+            "cap_percent": live.abandon_target * 100,
+            "window_percent": live.abandon_rate_window * 100,
+            "today_percent": live.abandon_rate_today * 100,
+            "health": dialer_health(campaign), "refresh_seconds": LIVE_REFRESH_SECONDS}
+
+
 @never_cache
 @role_required(ADMIN, SUPERVISOR)
 def campaign_dialer_live(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("carrier"), pk=pk)
-    live = campaign_live(campaign)
-    agents = [(label, live.agents[value]) for value, label in AgentSession.State.choices
-              if value != AgentSession.State.LOGGED_OUT]
     return render(request, "telephony/dialer/campaign_live.html",
-                  {"campaign": campaign, "live": live, "agents": agents,
-                   "cap_percent": live.abandon_target * 100,
-                   "window_percent": live.abandon_rate_window * 100,
-                   "today_percent": live.abandon_rate_today * 100,
-                   "controls": _controls(campaign), "health": dialer_health(campaign)})
+                  {**_live_context(campaign), "controls": _controls(campaign)})
+
+
+@never_cache
+@role_required(ADMIN, SUPERVISOR)
+def campaign_dialer_live_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The page's live part alone, for its poll."""
+    campaign = get_object_or_404(Campaign.objects.select_related("carrier"), pk=pk)
+    return render(request, "telephony/dialer/_campaign_live.html", _live_context(campaign))
 
 
 # The supervisor's buttons on the dialer page: (target status, label, button style), in the
@@ -186,6 +202,8 @@ urlpatterns = [
            name=f"agent_dialer_{action}")
       for action in ("start", "pause", "ready", "stop", "dial", "skip")],
     path("campaigns/<int:pk>/dialer/", campaign_dialer_live, name="campaign_dialer_live"),
+    path("campaigns/<int:pk>/dialer/live/", campaign_dialer_live_fragment,
+         name="campaign_dialer_live_fragment"),
     path("campaigns/<int:pk>/dialer/ledger.csv", campaign_ledger_export,
          name="campaign_ledger_export"),
 ]

@@ -1,5 +1,5 @@
 """The supervisors' live board: a page, and the fragment of it the page re-fetches every few
-seconds (static/js/live-board.js), so the board stays server-rendered."""
+seconds (static/js/live-fragment.js), so the board stays server-rendered."""
 
 from __future__ import annotations
 
