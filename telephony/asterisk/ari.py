@@ -278,6 +278,21 @@ class AriClient:
         """A channel that no longer exists raises AriError("action", status=404)."""
         return self._json("GET", f"/channels/{_segment(channel_id)}")
 
+    def subscribe_channel(self, channel_id: str) -> None:
+        """Have our application receive a channel's events while it is outside Stasis (in
+        the dialplan, e.g. answering-machine detection): without it Asterisk sends none."""
+        _check(channel=channel_id)
+        self._request("POST", f"/applications/{_segment(self.config.app)}/subscription",
+                      params={"eventSource": f"channel:{channel_id}"})
+
+    def continue_in_dialplan(self, channel_id: str, *, context: str, extension: str = "s",
+                             priority: int = 1) -> None:
+        """The channel leaves our application (StasisEnd) for the dialplan at
+        context/extension/priority. 404 if the channel is gone, 409 if it is not in Stasis."""
+        params = {"context": context, "extension": extension, "priority": priority}
+        _check(**params)
+        self._request("POST", f"/channels/{_segment(channel_id)}/continue", params=params)
+
     def bridge_create(self, *, bridge_id: str, name: str = "") -> dict[str, Any]:
         """A mixing bridge with our id (the agent session's holding bridge)."""
         params = {"type": "mixing", "bridgeId": bridge_id}

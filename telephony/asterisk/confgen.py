@@ -86,6 +86,9 @@ class ConfigSpec:
     sample_extension: str | None = None
     # A database user of Asterisk's own (least privilege), instead of the app's user.
     asterisk_user: str | None = None
+    # The server's ARI (Stasis) application: the answering-machine detection context hands
+    # the customer back to it (AMD_CONTEXT).
+    stasis_app: str = "autodialer"
 
     @property
     def odbc_user(self) -> str:
@@ -258,7 +261,52 @@ def render_extensions(spec: ConfigSpec) -> str:
                     f"'{context}'\n; and its rules on the Dialplan page (until then, inbound "
                     f"calls match nothing).")
         out += f"\n[{context}]\nswitch => Realtime/{context}@extensions\n"
-    return out
+    return out + _amd_context(spec)
+
+
+# The dialer's answering-machine detection (docs/dialer.md): a customer leg of a campaign with
+# AMD on leaves the Stasis application for this context (ARI `continue`), where AMD() listens
+# to the greeting, and comes back with the verdict as Stasis arguments. If the application is
+# not there (the dialer stopped), Stasis() fails and the call is hung up.
+AMD_CONTEXT = "autodialer-amd"
+AMD_STASIS_ARG = "amd"
+
+
+def _amd_context(spec: ConfigSpec) -> str:
+    return (
+        "\n; Answering-machine detection for the dialer (campaigns with AMD on): AMD() uses\n"
+        "; amd.conf, then the call goes back to the dialer's ARI application with the\n"
+        "; verdict (HUMAN, MACHINE, NOTSURE) and its cause. Not a realtime context: its steps\n"
+        "; are fixed.\n"
+        f"[{AMD_CONTEXT}]\n"
+        "exten => s,1,AMD()\n"
+        f" same => n,Stasis({spec.stasis_app},{AMD_STASIS_ARG},${{AMDSTATUS}},${{AMDCAUSE}})\n"
+        " same => n,Hangup()\n"
+    )
+
+
+# app_amd's settings, Asterisk's own defaults written out (app_amd declines to load without
+# an amd.conf). Milliseconds. Observed on the runtime: docs/asterisk-behaviour.md.
+AMD_SETTINGS = (
+    ("initial_silence", 2500, "silence before the greeting: longer -> MACHINE"),
+    ("greeting", 1500, "a greeting longer than this -> MACHINE"),
+    ("after_greeting_silence", 800, "silence after the greeting: this long -> HUMAN"),
+    ("total_analysis_time", 5000, "no verdict by then -> NOTSURE"),
+    ("min_word_length", 100, "shorter sounds are noise, not words"),
+    ("between_words_silence", 50, "silence that separates two words"),
+    ("maximum_number_of_words", 2, "this many words or more -> MACHINE"),
+    ("maximum_word_length", 5000, "a word longer than this -> MACHINE"),
+    ("silence_threshold", 256, "energy below this is silence (0-32767)"),
+)
+
+
+def render_amd(spec: ConfigSpec) -> str:
+    lines = [_header(spec).rstrip("\n"),
+             "; Copy to /etc/asterisk/amd.conf: app_amd does not load without it. These are",
+             "; Asterisk's defaults; the dialer's answering-machine detection uses them.",
+             "[general]"]
+    lines += [f"{name} = {value}  ; {why}" for name, value, why in AMD_SETTINGS]
+    return "\n".join(lines) + "\n"
 
 
 def render_readme(spec: ConfigSpec) -> str:
@@ -274,7 +322,7 @@ Next steps on the Asterisk host (see docs/asterisk-realtime.md for the full guid
      cp odbc.ini /etc/odbc.ini            # or append its [{spec.dsn}] section
      isql -v {spec.dsn}                   # must say "Connected!"
 3. Asterisk files:
-     cp res_odbc.conf extconfig.conf sorcery.conf pjsip_realtime.conf /etc/asterisk/
+     cp res_odbc.conf extconfig.conf sorcery.conf pjsip_realtime.conf amd.conf /etc/asterisk/
      echo '#include pjsip_realtime.conf' >> /etc/asterisk/pjsip.conf
      # merge modules.conf (preload lines) and extensions.conf (the switches) by hand
    Fill in the password in res_odbc.conf and odbc.ini if it shows {PASSWORD_PLACEHOLDER}.
@@ -330,6 +378,7 @@ FILES = {
     "pjsip_realtime.conf": render_pjsip_realtime,
     "modules.conf": render_modules,
     "extensions.conf": render_extensions,
+    "amd.conf": render_amd,
     "README.txt": render_readme,
 }
 

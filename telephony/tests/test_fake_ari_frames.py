@@ -15,9 +15,11 @@ import pytest
 
 from telephony.tests.fakes.ari import SOFTHANGUP_EXPLICIT, FakeAriServer
 from telephony.tests.fakes.ari_frames import (
+    AMD_CALLS,
     PJSIP_CALLS,
     Schema,
     disagreements,
+    play_amd_calls,
     play_calls,
     play_pjsip_calls,
     sequences,
@@ -29,8 +31,8 @@ TRANSCRIPT = TRANSCRIPTS / "ari_stasis_local.txt"
 ENVELOPE = {"type", "timestamp", "asterisk_id", "application"}
 
 
-def recorded_pjsip() -> list[dict]:
-    events = (TRANSCRIPTS / "ari_stasis_pjsip.txt").read_text().split("## EVENTS", 1)[1]
+def recorded_pjsip(name: str = "ari_stasis_pjsip.txt") -> list[dict]:
+    events = (TRANSCRIPTS / name).read_text().split("## EVENTS", 1)[1]
     return [json.loads(line) for line in events.splitlines() if line.startswith("{")]
 
 
@@ -123,3 +125,34 @@ def test_the_fakes_rest_answers_have_the_recorded_fields_and_types(played, label
     real = recorded()[1][label]
 
     assert Schema([real]).disagreements(answers[label]) == []
+
+
+def test_amd_calls_leave_and_reenter_stasis_as_recorded():
+    # transcripts/ari_stasis_amd.txt: customers continued to the AMD context and back, with
+    # the verdict as StasisStart args (the integration suite's test_dialer_amd.py).
+    with FakeAriServer() as fake:
+        events = play_amd_calls(fake)
+    real = recorded_pjsip("ari_stasis_amd.txt")
+
+    assert disagreements(events, real) == {}
+    assert sequences(events) == sequences(real, list(AMD_CALLS))
+    verdicts = [e["args"] for e in real if e["type"] == "StasisStart" and e["args"][0] == "amd"]
+    assert verdicts == [["amd", status, cause] for _number, status, cause in AMD_CALLS.values()]
+
+
+def test_a_channel_in_the_dialplan_reports_its_end_only_to_a_subscribed_application():
+    with FakeAriServer() as fake:
+        for name in ("heard", "unheard"):
+            fake.route("POST", "/ari/channels", {"endpoint": "Local/s@answer",
+                                                 "app": fake.app, "channelId": name}, None)
+            fake.answer(name)
+        fake.route("POST", f"/ari/applications/{fake.app}/subscription",
+                   {"eventSource": "channel:heard"}, None)
+        for name in ("heard", "unheard"):
+            assert fake.route("POST", f"/ari/channels/{name}/continue",
+                              {"context": "autodialer-amd"}, None)[0] == 204
+            fake.remote_hangup(name)
+        destroyed = [e["channel"]["id"] for e in fake.events_sent
+                     if e["type"] == "ChannelDestroyed"]
+
+    assert destroyed == ["heard"]

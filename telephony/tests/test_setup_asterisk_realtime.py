@@ -22,7 +22,7 @@ from telephony.tests.phone_helpers import make_server
 pytestmark = pytest.mark.django_db
 
 FILES = {"extconfig.conf", "sorcery.conf", "res_odbc.conf", "odbc.ini", "odbcinst.ini",
-         "pjsip_realtime.conf", "modules.conf", "extensions.conf", "README.txt"}
+         "pjsip_realtime.conf", "modules.conf", "extensions.conf", "amd.conf", "README.txt"}
 REALTIME = connection.vendor in ("postgresql", "mysql")
 needs_realtime_db = pytest.mark.skipif(
     not REALTIME, reason="the command needs PostgreSQL or MySQL/MariaDB (Asterisk cannot read "
@@ -423,12 +423,26 @@ def test_sorcery_conf_says_how_to_keep_the_objects_of_pjsip_conf():
 
 def test_extensions_conf_defines_the_context_inbound_carrier_calls_start_in():
     sections, _ = parse(confgen.render_extensions(_spec(inbound_context="from-trunk")))
+    amd = sections.pop(confgen.AMD_CONTEXT)  # its own test below
     assert sections == {"agents": [("switch", "Realtime/agents@extensions")],
                         "from-trunk": [("switch", "Realtime/from-trunk@extensions")]}
+    assert amd
     # Also a Dialplan context of that name: still one section (the parser refuses a repeat).
     sections, _ = parse(confgen.render_extensions(
         _spec(contexts=("agents", "from-trunk"), inbound_context="from-trunk")))
-    assert list(sections) == ["agents", "from-trunk"]
+    assert list(sections) == ["agents", "from-trunk", confgen.AMD_CONTEXT]
+
+
+def test_the_amd_context_hands_the_verdict_back_to_the_servers_stasis_application():
+    sections, _ = parse(confgen.render_extensions(_spec(stasis_app="dialer-eu")))
+    assert sections[confgen.AMD_CONTEXT] == [
+        ("exten", "s,1,AMD()"),
+        ("same", "n,Stasis(dialer-eu,amd,${AMDSTATUS},${AMDCAUSE})"),
+        ("same", "n,Hangup()")]
+    amd, _ = parse(confgen.render_amd(_spec()))
+    # Asterisk's own defaults, spelled out: app_amd does not load without the file.
+    assert as_dict(amd["general"])["total_analysis_time"].split(";")[0].strip() == "5000"
+    assert "amd.conf" in confgen.render_readme(_spec())
 
 
 @needs_realtime_db

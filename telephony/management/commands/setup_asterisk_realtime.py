@@ -186,6 +186,7 @@ def build_spec(opts) -> confgen.ConfigSpec:
         sip_bind=server.sip_bind if server else "0.0.0.0",
         sip_port=server.sip_port if server else 5060,
         server_name=server.name if server else None,
+        stasis_app=server.ari_app if server else AsteriskServer._meta.get_field("ari_app").default,
         include_password=bool(opts.get("include_password")),
         asterisk_user=_db_user_name(opts.get("asterisk_db_user")),
         contexts=tuple(sorted(contexts)),

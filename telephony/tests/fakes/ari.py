@@ -20,7 +20,13 @@ with Dial "" (dialstring = the endpoint without its technology); a busy trunk le
 ChannelHangupRequest, Dial BUSY, ChannelDestroyed, with tech_cause 486; a ring-out only
 ChannelDestroyed (19, tech_cause 480); channels are named after the endpoint.
 
+And against transcripts/ari_stasis_amd.txt (answering-machine detection): `POST
+/channels/{id}/continue` takes a channel out of Stasis (StasisEnd) into the dialplan, where our
+application hears of it only if subscribed to it (`POST /applications/{app}/subscription`);
+Stasis() in the dialplan brings it back with a new StasisStart whose args carry the verdict.
+
     ari.answer(channel_id)           # the customer picks up: StasisStart
+    ari.amd_verdict(channel_id, "MACHINE", "LONGGREETING-1500-1500")   # AMD() done: StasisStart
     ari.remote_hangup(channel_id)    # the far end hangs up: StasisEnd, ChannelDestroyed
 
     with FakeAriServer() as ari:
@@ -70,6 +76,10 @@ class FakeAriServer:
         self.channels: dict[str, dict[str, Any]] = {}
         self.bridges: dict[str, dict[str, Any]] = {}
         self.in_stasis: set[str] = set()
+        # Channels our application subscribed to (they send events outside Stasis too).
+        self.subscribed: set[str] = set()
+        # Answered channels sent on to the dialplan (continue), until Stasis() takes them back.
+        self.in_dialplan: set[str] = set()
         # appArgs of an originate into our application, until the channel answers (StasisStart):
         # kept apart, as Asterisk sends them nowhere before that.
         self.app_args: dict[str, str] = {}
@@ -163,6 +173,18 @@ class FakeAriServer:
         self.emit({"type": "StasisStart", "args": args.split(",") if args else [],
                    "channel": dict(channel)})
 
+    def amd_verdict(self, channel_id: str, status: str, cause: str) -> None:
+        """AMD() in the dialplan has decided: Stasis(<app>,amd,<status>,<cause>) brings the
+        channel back into our application."""
+        with self._lock:
+            channel = self.channels[channel_id]
+            channel["dialplan"] = {**channel["dialplan"], "priority": 2, "app_name": "Stasis",
+                                   "app_data": f"{self.app},amd,{status},{cause}"}
+            self.in_stasis.add(channel_id)
+            self.in_dialplan.discard(channel_id)
+        self.emit({"type": "StasisStart", "args": ["amd", status, cause],
+                   "channel": dict(channel)})
+
     def remote_hangup(self, channel_id: str, cause: int = 16,
                       cause_txt: str = "Normal Clearing") -> None:
         self._end(channel_id, cause, cause_txt, {"cause": cause})
@@ -181,6 +203,19 @@ class FakeAriServer:
             was_in_stasis = channel_id in self.in_stasis
             self.in_stasis.discard(channel_id)
             self.app_args.pop(channel_id, None)
+            subscribed = channel_id in self.subscribed
+            self.subscribed.discard(channel_id)
+            in_dialplan = channel_id in self.in_dialplan
+            self.in_dialplan.discard(channel_id)
+        if in_dialplan:
+            # Answered and out in the dialplan (continued): our application hears of its end
+            # only if it subscribed to the channel.
+            self.dialstrings.pop(channel_id, None)
+            if subscribed:
+                self.emit({"type": "ChannelHangupRequest", **request, "channel": channel})
+                self.emit({"type": "ChannelDestroyed", "cause": cause, "cause_txt": cause_txt,
+                           "channel": channel})
+            return True
         # A SIP failure gives the trunk's leg the SIP status as tech_cause (486 busy, 480 for
         # a ring-out Asterisk ended at the originate's timeout: ari_stasis_pjsip.txt); a Local
         # leg has none (ari_stasis_local.txt).
@@ -237,6 +272,9 @@ class FakeAriServer:
             if method == "POST" and len(parts) == 3 and parts[0] == "channels" \
                     and parts[2] == "play":
                 return self._play(parts[1], query)
+            if method == "POST" and len(parts) == 3 and parts[0] == "applications" \
+                    and parts[2] == "subscription":
+                return self._subscribe(parts[1], query.get("eventSource", ""))
             if method == "POST" and parts == ["bridges"]:
                 return self._bridge_create(query)
             if method == "POST" and len(parts) == 3 and parts[:1] == ["bridges"] \
@@ -257,6 +295,9 @@ class FakeAriServer:
             if status == 200 and params.get("app"):
                 self._dial(channel, "")  # Asterisk starts dialling: Dial, dialstatus ""
             return status, channel
+        if method == "POST" and len(parts) == 3 and parts[0] == "channels" \
+                and parts[2] == "continue":
+            return self._continue(parts[1], query)
         if method == "DELETE" and len(parts) == 2 and parts[0] == "channels":
             # A hang-up through ARI is a soft hang-up: its "cause" is Asterisk's softhangup
             # flag AST_SOFTHANGUP_EXPLICIT (32), not a Q.850 cause; the channel then ends
@@ -266,6 +307,37 @@ class FakeAriServer:
                 return 404, {"message": "Channel not found"}
             return 204, None
         return 404, {"message": "Resource not found"}
+
+    def _subscribe(self, app: str, source: str) -> tuple[int, Any]:
+        if app != self.app:
+            return 404, {"message": "Application not found"}
+        kind, _, channel_id = source.partition(":")
+        if kind != "channel":
+            return 400, {"message": "Invalid event source URI scheme"}
+        if channel_id not in self.channels:
+            return 422, {"message": "Event source does not exist"}
+        self.subscribed.add(channel_id)
+        return 200, {"name": self.app, "channel_ids": sorted(self.subscribed), "bridge_ids": [],
+                     "endpoint_ids": [], "device_names": [], "events_allowed": [],
+                     "events_disallowed": []}
+
+    def _continue(self, channel_id: str, query: dict[str, str]) -> tuple[int, Any]:
+        """The channel leaves our application (StasisEnd) for the dialplan."""
+        with self._lock:
+            channel = self.channels.get(channel_id)
+            if channel is None:
+                return 404, {"message": "Channel not found"}
+            if channel_id not in self.in_stasis:
+                return 409, {"message": "Channel not in Stasis application"}
+            self.in_stasis.discard(channel_id)
+            self.in_dialplan.add(channel_id)
+            ended = dict(channel)
+            channel["dialplan"] = {"context": query.get("context", ""),
+                                   "exten": query.get("extension", "s"),
+                                   "priority": int(query.get("priority") or 1),
+                                   "app_name": "AMD", "app_data": ""}
+        self.emit({"type": "StasisEnd", "channel": ended})
+        return 204, None
 
     def _play(self, channel_id: str, query: dict[str, str]) -> tuple[int, Any]:
         if channel_id not in self.channels:

@@ -167,6 +167,33 @@ def play_pjsip_calls(fake: FakeAriServer) -> list[dict]:
     return _settle(fake, sent + 1)
 
 
+# The numbers of the integration suite's carrier_amd sipp: a person, a machine (...8).
+AMD_CALLS = {"human": ("+12125550201", "HUMAN", "HUMAN-800-800"),
+             "machine": ("+12125550208", "MACHINE", "LONGGREETING-1500-1500")}
+
+
+def play_amd_calls(fake: FakeAriServer) -> list[dict]:
+    """The calls of transcripts/ari_stasis_amd.txt (and of the integration suite's
+    test_dialer_amd.py), played on the fake: each customer answers into our application, is
+    subscribed to and continued to the AMD context, comes back with the verdict and is hung
+    up by us. Returns the fake's events."""
+    fake.endpoints[("PJSIP", TRUNK)] = {"technology": "PJSIP", "resource": TRUNK,
+                                        "state": "online", "channel_ids": []}
+    for name, (number, status, cause) in AMD_CALLS.items():
+        assert fake.route("POST", "/ari/channels", {
+            "endpoint": f"PJSIP/{number}@{TRUNK}", "app": fake.app, "appArgs": "customer",
+            "channelId": name}, None)[0] == 200
+        fake.answer(name)
+        assert fake.route("POST", f"/ari/applications/{fake.app}/subscription",
+                          {"eventSource": f"channel:{name}"}, None)[0] == 200
+        assert fake.route("POST", f"/ari/channels/{name}/continue",
+                          {"context": "autodialer-amd", "extension": "s", "priority": "1"},
+                          None)[0] == 204
+        fake.amd_verdict(name, status, cause)
+        assert fake.route("DELETE", f"/ari/channels/{name}", {}, None)[0] == 204
+    return list(fake.events_sent)
+
+
 # Events the fake does not send: dialplan steps and channel variables (the dialer ignores them).
 NOT_MODELLED = frozenset({"ChannelVarset", "ChannelDialplan", "ChannelCallerId",
                           "ChannelConnectedLine"})

@@ -211,10 +211,11 @@ class Pbx:
         return sipp
 
     def sipp_uas(self, scenario: str, *, address: str = LOOPBACK,
-                 port: int | None = None) -> Sipp:
+                 port: int | None = None, files: dict[str, bytes] | None = None) -> Sipp:
         """Start a sipp that answers calls (see sipp/*.xml) and keeps running until the test
-        ends (or .stop())."""
-        sipp = Sipp.uas(scenario, workdir=self.root / "sipp", address=address, port=port)
+        ends (or .stop()); `files` are written to its working directory first."""
+        sipp = Sipp.uas(scenario, workdir=self.root / "sipp", address=address, port=port,
+                        files=files)
         self._sipps.append(sipp)
         return sipp
 

@@ -190,7 +190,7 @@ class AsteriskInstance:
             return text.replace("CHANGE-ME", db_password)
 
         for name in ("extconfig.conf", "sorcery.conf", "pjsip_realtime.conf",
-                     "extensions.conf"):
+                     "extensions.conf", "amd.conf"):
             (self.etc / name).write_text(generated[name])
         (self.etc / "res_odbc.conf").write_text(fill(generated["res_odbc.conf"]))
         (self.odbc_dir / "odbc.ini").write_text(fill(generated["odbc.ini"]))

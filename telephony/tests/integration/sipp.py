@@ -32,7 +32,7 @@ SCENARIOS = Path(__file__).resolve().parent / "sipp"
 class Sipp:
     def __init__(self, scenario: str, *, workdir: Path, remote: str | None = None,
                  address: str = LOOPBACK, port: int | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+                 args: tuple[str, ...] = (), files: dict[str, bytes] | None = None) -> None:
         self.scenario = scenario
         self.address = address
         self.port = port or free_udp_port(address)
@@ -40,6 +40,10 @@ class Sipp:
         self.media_port = free_udp_port(address, also=(2,))
         self.workdir = workdir / f"{scenario}-{address}-{self.port}-{time.monotonic_ns()}"
         self.workdir.mkdir(parents=True)
+        # Files the scenario reads from its working directory (rtp_stream audio): sipp
+        # loads them when it parses the scenario, so they are written first.
+        for name, data in (files or {}).items():
+            (self.workdir / name).write_bytes(data)
         self.log_file = self.workdir / "log.txt"
         self.message_file = self.workdir / "messages.txt"
         self.error_file = self.workdir / "errors.txt"
@@ -95,9 +99,9 @@ class Sipp:
 
     @classmethod
     def uas(cls, scenario: str, *, workdir: Path, address: str = LOOPBACK,
-            port: int | None = None) -> Sipp:
+            port: int | None = None, files: dict[str, bytes] | None = None) -> Sipp:
         """A scenario answering calls (a phone, a carrier) until stopped."""
-        sipp = cls(scenario, workdir=workdir, address=address, port=port)
+        sipp = cls(scenario, workdir=workdir, address=address, port=port, files=files)
         sipp.wait_listening()
         return sipp
 
