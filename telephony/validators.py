@@ -32,6 +32,13 @@ caller_id_name_validator = RegexValidator(
     "A caller ID name is up to 40 letters, digits, spaces and . _ ' ( ) + - "
     "(no line breaks, ';', ',', '\"', '<', '>' or accented characters).",
 )
+# A sound as Asterisk's Playback() and ARI's "sound:" take it: a name relative to its sounds
+# directory, without extension; no "..", no absolute path, nothing that splits an argument.
+sound_name_validator = RegexValidator(
+    r"^[A-Za-z0-9_-]{1,60}(?:/[A-Za-z0-9_-]{1,60}){0,3}\Z",
+    "A sound name is letters, digits, '_' or '-', in at most four '/'-separated parts, "
+    "without extension (e.g. vm-goodbye or autodialer/machine-message).",
+)
 # Empty, or digits with an optional leading '+': '+' alone is not a number.
 caller_id_number_validator = RegexValidator(
     r"^(?:\+?[0-9]{1,20})?\Z", "A caller ID number is digits with an optional leading '+'."

@@ -14,12 +14,18 @@ AgentSession's id, so every event finds its row by primary key.
   StasisStart of a customer leg    -> the longest-idle ready agent of the campaign on this
                                       server gets it (added to the agent's bridge); none: the
                                       customer waits, and `waiting_expire` plays the
-                                      safe-harbor message and hangs up after the grace period
+                                      safe-harbor message and hangs up after the grace period.
+                                      A campaign with answering-machine detection first sends
+                                      the leg (subscribed) to the AMD dialplan context
+  StasisStart "amd,<status>,<cause>" -> AMD's verdict: a person is connected as above (the
+                                      grace period counts from the verdict), a machine is
+                                      recorded, hung up or played the campaign's message
   ChannelStateChange Ringing,
   Dial RINGING                     -> the attempt rings
   Dial BUSY / NOANSWER / ...       -> how a call that never answered ended (its
                                       ChannelDestroyed then closes it)
-  PlaybackFinished (safe harbor)   -> hang the abandoned customer up
+  PlaybackFinished (safe harbor,
+                    machine message) -> hang the customer up
   ChannelDestroyed of a customer   -> the attempt ends with an outcome from the cause; its
                                       agent goes to wrap-up
   ChannelDestroyed of an agent leg -> the session ends (a customer with them is hung up)
@@ -32,20 +38,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient, AriError
+from telephony.asterisk.confgen import AMD_CONTEXT, AMD_STASIS_ARG
 from telephony.dialer.sessions import bridge_id_for, session_transition
 from telephony.dialer.worker import LEAD_OUTCOMES, lead_outcome
-from telephony.models import AgentSession, AsteriskServer, DialAttempt
+from telephony.models import AgentSession, AsteriskServer, Campaign, DialAttempt
 
 Status = DialAttempt.Status
 State = AgentSession.State
 GRACE = timedelta(seconds=2)
 SAFE_HARBOR_DEFAULT = "sound:vm-goodbye"
 SAFE_HARBOR_LONGEST = timedelta(seconds=30)
+# A machine's message that has not ended by then (Asterisk lost the playback) is cut.
+MACHINE_MESSAGE_LONGEST = timedelta(seconds=120)
 
-_RANK = {Status.DIALING: 0, Status.RINGING: 1, Status.ANSWERED: 2, Status.CONNECTED: 3}
+_RANK = {Status.DIALING: 0, Status.RINGING: 1, Status.DETECTING: 2, Status.ANSWERED: 3,
+         Status.CONNECTED: 4}
 # ChannelDestroyed cause of a leg that never answered -> the attempt's outcome.
 _UNANSWERED = {17: Status.BUSY, 18: Status.NO_ANSWER, 19: Status.NO_ANSWER,
                20: Status.NO_ANSWER, 21: Status.FAILED}
@@ -60,6 +72,7 @@ _DIALSTATUS = {"RINGING": Status.RINGING, "BUSY": Status.BUSY, "NOANSWER": Statu
                "CONGESTION": Status.FAILED, "CHANUNAVAIL": Status.FAILED,
                "CANCEL": Status.NO_ANSWER}
 SAFE_HARBOR_PLAYBACK = "safeharbor-"
+MACHINE_PLAYBACK = "machine-"  # the campaign's message to an answering machine
 PREVIEW_WORKER = "preview"  # DialAttempt.worker of a preview call (dialer/preview.py)
 
 
@@ -74,7 +87,8 @@ def event_wanted(event: dict[str, Any]) -> bool:
     if kind == "Dial" and event.get("dialstatus") not in _DIALSTATUS:
         return False
     if kind == "PlaybackFinished":
-        return str((event.get("playback") or {}).get("id", "")).startswith(SAFE_HARBOR_PLAYBACK)
+        return str((event.get("playback") or {}).get("id", "")).startswith(
+            (SAFE_HARBOR_PLAYBACK, MACHINE_PLAYBACK))
     return _id(event) is not None
 
 
@@ -92,7 +106,7 @@ def handle_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient, 
         return
     now = now or timezone.now()
     kind = event.get("type")
-    if kind == "PlaybackFinished":  # the safe-harbor message has played: hang up
+    if kind == "PlaybackFinished":  # the safe-harbor or machine message has played: hang up
         target = str(event["playback"].get("target_uri", ""))
         if target.startswith("channel:"):
             _quietly(ari.hangup, target.removeprefix("channel:"))
@@ -105,7 +119,10 @@ def handle_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient, 
         DialAttempt.objects.open().filter(pk=channel_id, status__in=live).update(status=status)
         return
     if kind == "StasisStart":
-        if AgentSession.objects.filter(pk=channel_id).exists():
+        args = event.get("args") or []
+        if args[:1] == [AMD_STASIS_ARG]:  # back from the AMD context with its verdict
+            _amd_verdict(server, channel_id, [str(arg) for arg in args[1:3]], ari, now)
+        elif AgentSession.objects.filter(pk=channel_id).exists():
             _agent_answered(channel_id, ari, now)
         else:
             _customer_answered(server, channel_id, ari, now)
@@ -152,11 +169,63 @@ def _customer_answered(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriCl
         attempt = DialAttempt.objects.select_for_update().filter(pk=attempt_id).first()
         if attempt is None or attempt.closed_at or _RANK.get(attempt.status, 9) >= 2:
             return
-        attempt.status = Status.ANSWERED
+        # A preview call's agent is already listening: no machine detection for it.
+        detect = attempt.worker != PREVIEW_WORKER and Campaign.objects.filter(
+            pk=attempt.campaign_id, amd_enabled=True).exists()
+        attempt.status = Status.DETECTING if detect else Status.ANSWERED
         attempt.answered_at = now
         attempt.ring_seconds = (now - attempt.created_at).total_seconds()
         attempt.save(update_fields=["status", "answered_at", "ring_seconds"])
-    _connect(server, attempt_id, ari, now)
+    if detect:
+        _amd_start(attempt_id, ari)
+    else:
+        _connect(server, attempt_id, ari, now)
+
+
+def _amd_start(attempt_id: uuid.UUID, ari: AriClient) -> None:
+    """Send the answered customer to the AMD context. Subscribed first: out of Stasis, the
+    channel's hang-up would otherwise never reach us (docs/asterisk-behaviour.md)."""
+    try:
+        ari.subscribe_channel(str(attempt_id))
+        ari.continue_in_dialplan(str(attempt_id), context=AMD_CONTEXT)
+    except AriError as exc:
+        # Not detected, not connected: hang up (ChannelDestroyed closes the row).
+        with transaction.atomic():
+            DialAttempt.objects.open().filter(pk=attempt_id).update(
+                error=f"Machine detection could not start: {exc.message}"[:255])
+        _quietly(ari.hangup, str(attempt_id))
+
+
+def _amd_verdict(server: AsteriskServer, attempt_id: uuid.UUID, verdict: list[str],
+                 ari: AriClient, now: datetime) -> None:
+    """AMD() decided (AMDSTATUS HUMAN, MACHINE, NOTSURE; AMDCAUSE why). A person goes on to
+    an agent, the grace period counting from now (the end of the greeting); a machine is
+    recorded MACHINE and hung up, or played the campaign's message first."""
+    status, cause = (verdict + ["", ""])[:2]
+    with transaction.atomic():
+        attempt = DialAttempt.objects.select_for_update().filter(pk=attempt_id).first()
+        if attempt is None or attempt.closed_at or attempt.status != Status.DETECTING:
+            return
+        campaign = Campaign.objects.filter(pk=attempt.campaign_id).first()
+        machine = status == "MACHINE" or (
+            status != "HUMAN" and campaign is not None
+            and campaign.amd_notsure == Campaign.NotSure.MACHINE)
+        attempt.amd_result, attempt.amd_cause, attempt.amd_at = status[:20], cause[:64], now
+        attempt.status = Status.MACHINE if machine else Status.ANSWERED
+        attempt.save(update_fields=["amd_result", "amd_cause", "amd_at", "status"])
+    if not machine:
+        _connect(server, attempt_id, ari, now)
+        return
+    sound = (campaign.amd_machine_sound if campaign is not None and campaign.amd_machine_action
+             == Campaign.MachineAction.MESSAGE else "")
+    if sound:
+        try:  # hung up on PlaybackFinished
+            ari.play(str(attempt_id), f"sound:{sound}",
+                     playback_id=f"{MACHINE_PLAYBACK}{attempt_id}")
+            return
+        except AriError:
+            pass
+    _quietly(ari.hangup, str(attempt_id))
 
 
 def _connect(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
@@ -206,12 +275,18 @@ def waiting_assign(server: AsteriskServer, ari: AriClient, *, now: datetime | No
                    ) -> None:
     """Customers waiting (oldest first) for agents who just became ready."""
     now = now or timezone.now()
-    waiting = (DialAttempt.objects.open().filter(server_id=server.pk, status=Status.ANSWERED,
-                                                 answered_at__gt=now - GRACE)
-               .order_by("answered_at").values_list("pk", flat=True))
+    waiting = (_waiting(server).filter(grace_from__gt=now - GRACE)
+               .order_by("grace_from").values_list("pk", flat=True))
     for attempt_id in list(waiting):
         if not _connect(server, attempt_id, ari, now):
             break
+
+
+def _waiting(server: AsteriskServer):
+    """Answered customers waiting for an agent, with when their grace period began: AMD's
+    verdict if it listened (the end of the greeting), else the answer."""
+    return (DialAttempt.objects.open().filter(server_id=server.pk, status=Status.ANSWERED)
+            .annotate(grace_from=Coalesce(F("amd_at"), F("answered_at"))))
 
 
 def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | None = None,
@@ -219,9 +294,8 @@ def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | No
     """Customers who answered more than the grace period ago and still have no agent: play the
     safe-harbor message, hang up, record them abandoned. Returns how many."""
     now = now or timezone.now()
-    expired = list(DialAttempt.objects.open().filter(
-        server_id=server.pk, status=Status.ANSWERED, answered_at__lte=now - GRACE,
-    ).values_list("pk", flat=True))
+    expired = list(_waiting(server).filter(grace_from__lte=now - GRACE)
+                   .values_list("pk", flat=True))
     for attempt_id in expired:
         with transaction.atomic():
             changed = DialAttempt.objects.open().filter(
@@ -238,7 +312,10 @@ def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | No
     stuck = DialAttempt.objects.open().filter(
         server_id=server.pk, status=Status.ABANDONED, ended_at__isnull=True,
         answered_at__lte=now - SAFE_HARBOR_LONGEST).values_list("pk", flat=True)
-    for attempt_id in list(stuck):
+    stuck_machines = DialAttempt.objects.open().filter(
+        server_id=server.pk, status=Status.MACHINE, ended_at__isnull=True,
+        amd_at__lte=now - MACHINE_MESSAGE_LONGEST).values_list("pk", flat=True)
+    for attempt_id in [*stuck, *stuck_machines]:
         _quietly(ari.hangup, str(attempt_id))
     return len(expired)
 
@@ -259,6 +336,11 @@ def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
         # busy / no answer / failed already came with the Dial event: keep them
         elif attempt.status == Status.ANSWERED:  # hung up while waiting for an agent
             attempt.status, attempt.abandoned = Status.ABANDONED, True
+        elif attempt.status == Status.DETECTING:
+            # Hung up while AMD listened: nobody can say it was a machine, so it counts as a
+            # person who was not given an agent (the abandon rate errs on the safe side).
+            attempt.status, attempt.abandoned = Status.ABANDONED, True
+            attempt.error = "Hung up during answering-machine detection"
         elif attempt.status == Status.CONNECTED:
             attempt.status = Status.COMPLETED
             attempt.talk_seconds = max((now - attempt.connected_at).total_seconds(), 0.0)

@@ -27,6 +27,9 @@ from telephony.models import AgentSession, AsteriskServer, DialAttempt
 Status = DialAttempt.Status
 # An attempt younger than this may be between its row and its originate in another worker.
 IN_FLIGHT = timedelta(seconds=10)
+# AMD() decides within its total analysis time (5 s, amd.conf); a call still "detecting" this
+# long after its answer lost its verdict (it came back into Stasis while nobody listened).
+AMD_LONGEST = timedelta(seconds=15)
 
 
 @dataclass
@@ -45,9 +48,18 @@ def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
     result = Reconciled()
     attempts = DialAttempt.objects.open().filter(server_id=server.pk, ended_at__isnull=True,
                                                  created_at__lt=now - IN_FLIGHT)
-    for attempt_id, status, created_at in attempts.values_list("pk", "status", "created_at"):
+    rows = attempts.values_list("pk", "status", "created_at", "answered_at")
+    for attempt_id, status, created_at, answered_at in rows:
         if str(attempt_id) in present:
             result.still_live += 1
+            if status == Status.DETECTING and answered_at and answered_at < now - AMD_LONGEST:
+                # Its verdict never reached us: taken as a person past the grace period, so
+                # the next sweep plays the safe-harbor message and records it abandoned.
+                DialAttempt.objects.open().filter(pk=attempt_id, status=status).update(
+                    status=Status.ANSWERED, amd_at=now - GRACE,
+                    error="Machine detection verdict lost (the dialer was not listening)")
+                result.answered_unheard += 1
+                continue
             if present[str(attempt_id)] == "Up" and status in (Status.DIALING,
                                                                  Status.RINGING):
                 # It answered while nobody listened (its StasisStart was lost): the customer
@@ -72,9 +84,11 @@ def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
             elif status == Status.RINGING:
                 attempt.status = Status.FAILED
                 attempt.error = "Ended while the dialer was not listening (outcome unknown)"
-            elif status == Status.ANSWERED:
+            elif status in (Status.ANSWERED, Status.DETECTING):
                 attempt.status, attempt.abandoned = Status.ABANDONED, True
                 attempt.error = "Answered, ended while the dialer was not listening"
+            elif status in (Status.ABANDONED, Status.MACHINE):
+                pass  # its message was playing: the outcome is already known
             else:  # connected: the talk happened, its end time is unknown
                 attempt.status = Status.COMPLETED
                 attempt.error = "Ended while the dialer was not listening"

@@ -112,11 +112,13 @@ def pacing_state_for(campaign, *, now: datetime | None = None,
     ringing: list[float] = []
     waiting = 0
     live = DialAttempt.objects.open().filter(
-        campaign_id=campaign.pk, status__in=(Status.DIALING, Status.RINGING, Status.ANSWERED))
+        campaign_id=campaign.pk, status__in=(Status.DIALING, Status.RINGING, Status.DETECTING,
+                                             Status.ANSWERED))
     if server_id is not None:
         live = live.filter(server_id=server_id)
     for status, created_at in live.values_list("status", "created_at"):
-        if status == Status.ANSWERED:
+        # A call in machine detection may be a person about to need an agent.
+        if status in (Status.ANSWERED, Status.DETECTING):
             waiting += 1
         else:
             ringing.append(max((now - created_at).total_seconds(), 0.0))

@@ -54,7 +54,8 @@ class CampaignForm(forms.ModelForm):
                   "max_attempts", "max_attempts_per_day", "retry_no_answer_minutes",
                   "retry_busy_minutes", "retry_congestion_minutes", "retry_machine_minutes",
                   "retry_dropped_minutes", "abandon_target_percent", "abandon_window",
-                  "wrapup_seconds", "disposition_required"]
+                  "wrapup_seconds", "disposition_required", "amd_enabled",
+                  "amd_machine_action", "amd_machine_sound", "amd_notsure"]
         help_texts = {
             "caller_id_name": "Shown to the called party when the carrier passes it on. "
                               "Empty: the agent's extension's caller ID is used.",
@@ -80,12 +81,25 @@ class CampaignForm(forms.ModelForm):
         self.fields["agents"].queryset = (self.fields["agents"].queryset
                                           .filter(groups__name=AGENT, is_active=True)
                                           .order_by("username").distinct())
+        # The AMD policies have defaults: a form (or client) that leaves them out keeps them.
+        for name in ("amd_machine_action", "amd_notsure"):
+            self.fields[name].required = False
         # Goes into the Originate's CallerID as "name" <number>: no quotes or angle brackets.
         self.fields["caller_id_name"].validators.append(caller_id_name_validator)
         self.helper = _sections()
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
+
+    def _policy(self, name: str) -> str:
+        default = Campaign._meta.get_field(name).default
+        return self.cleaned_data.get(name) or getattr(self.instance, name, None) or default
+
+    def clean_amd_machine_action(self) -> str:
+        return self._policy("amd_machine_action")
+
+    def clean_amd_notsure(self) -> str:
+        return self._policy("amd_notsure")
 
     def clean_safe_harbor(self):
         upload = self.cleaned_data.get("safe_harbor")

@@ -19,6 +19,7 @@ from telephony.models.rules import AbandonWindow
 from telephony.validators import (
     caller_id_number_validator,
     safe_text_validator,
+    sound_name_validator,
     timezone_validator,
 )
 
@@ -43,6 +44,14 @@ class Campaign(models.Model):
     }
     # Agents may place calls for a campaign in these statuses (a draft is not ready yet).
     OPEN_STATUSES = (Status.RUNNING, Status.PAUSED)
+
+    class MachineAction(models.TextChoices):
+        HANG_UP = "hangup", "Hang up"
+        MESSAGE = "message", "Play a message, then hang up"
+
+    class NotSure(models.TextChoices):
+        HUMAN = "human", "Treat as a person (give to an agent)"
+        MACHINE = "machine", "Treat as a machine"
 
     class DialMode(models.TextChoices):
         MANUAL = "manual", "Manual (the agent types or picks the number)"
@@ -113,6 +122,23 @@ class Campaign(models.Model):
     # reads (docs/campaigns.md): what Playback() takes.
     safe_harbor_sound = models.CharField(max_length=100, blank=True, editable=False)
     safe_harbor_original_name = models.CharField(max_length=200, blank=True, editable=False)
+    # Answering-machine detection (docs/dialer.md): Asterisk's AMD() listens to the greeting
+    # of every answered call before an agent gets it.
+    amd_enabled = models.BooleanField(
+        "answering-machine detection", default=False,
+        help_text="Listen to each answered call's greeting (up to 5 s) before giving it to "
+                  "an agent; machines are not given to agents.")
+    amd_machine_action = models.CharField(
+        "when a machine answers", max_length=10, choices=MachineAction.choices,
+        default=MachineAction.HANG_UP)
+    amd_machine_sound = models.CharField(
+        "machine message (sound)", max_length=100, blank=True,
+        validators=[sound_name_validator],
+        help_text="The sound Asterisk plays to a machine, by name in its sounds directory "
+                  "without extension (e.g. autodialer/machine-message).")
+    amd_notsure = models.CharField(
+        "when AMD is not sure", max_length=10, choices=NotSure.choices,
+        default=NotSure.HUMAN)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -138,6 +164,14 @@ class Campaign(models.Model):
             return None
         return (self.other_carriers.filter(server_id=server_id, is_active=True)
                 .select_related("server").first())
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (self.amd_enabled and self.amd_machine_action == self.MachineAction.MESSAGE
+                and not self.amd_machine_sound):
+            raise ValidationError({"amd_machine_sound": "Name the message to play to "
+                                                        "machines, or choose to hang up."})
 
     def retry_delay_for(self, outcome: str) -> int | None:
         """Minutes before a lead whose call ended with `outcome` may be called again."""

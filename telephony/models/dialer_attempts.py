@@ -36,6 +36,7 @@ class DialAttempt(models.Model):
     class Status(models.TextChoices):
         DIALING = "dialing", "Dialing"  # row written, originate sent or about to be
         RINGING = "ringing", "Ringing"
+        DETECTING = "detecting", "Answered, machine detection"  # AMD() listening
         ANSWERED = "answered", "Answered, waiting for an agent"
         CONNECTED = "connected", "Connected to an agent"
         COMPLETED = "completed", "Completed"
@@ -45,7 +46,8 @@ class DialAttempt(models.Model):
         BUSY = "busy", "Busy"
         FAILED = "failed", "Failed"
 
-    LIVE = (Status.DIALING, Status.RINGING, Status.ANSWERED, Status.CONNECTED)
+    LIVE = (Status.DIALING, Status.RINGING, Status.DETECTING, Status.ANSWERED,
+            Status.CONNECTED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     campaign_id = models.BigIntegerField(db_index=True)
@@ -65,7 +67,10 @@ class DialAttempt(models.Model):
     talk_seconds = models.FloatField(null=True, blank=True)  # connected to hang-up
     wrap_seconds = models.FloatField(null=True, blank=True)  # the agent's wrap-up after it
     abandoned = models.BooleanField(default=False)
-    amd_result = models.CharField(max_length=20, blank=True)
+    amd_result = models.CharField(max_length=20, blank=True)  # AMDSTATUS: HUMAN, MACHINE, ...
+    amd_cause = models.CharField(max_length=64, blank=True)  # AMDCAUSE: LONGGREETING-1500-1500
+    # AMD's verdict: the end of the greeting, where the 2-second grace clock starts.
+    amd_at = models.DateTimeField(null=True, blank=True)
     agent_id = models.BigIntegerField(null=True, blank=True)
     agent_username = models.CharField(max_length=150, blank=True)
     disposition = models.CharField(max_length=40, blank=True)

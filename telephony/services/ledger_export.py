@@ -13,7 +13,8 @@ from telephony.models import DialAttempt
 
 COLUMNS = ["attempt_id", "created_at", "phone_number", "lead_id", "status", "abandoned",
            "answered_at", "connected_at", "ended_at", "ring_seconds", "talk_seconds",
-           "wrap_seconds", "agent", "disposition", "amd_result", "carrier", "server_id",
+           "wrap_seconds", "agent", "disposition", "amd_result", "amd_cause",
+           "amd_at", "carrier", "server_id",
            "hangup_cause", "hangup_cause_text", "error", "sealed_at", "launched_by"]
 
 
@@ -55,7 +56,8 @@ def ledger_export(*, campaign_id: int, since: datetime.datetime | None = None,
             "yes" if a.abandoned else "no", _when(a.answered_at), _when(a.connected_at),
             _when(a.ended_at), _seconds(a.ring_seconds), _seconds(a.talk_seconds),
             _seconds(a.wrap_seconds), defuse(a.agent_username), defuse(a.disposition),
-            defuse(a.amd_result), defuse(a.carrier_name), a.server_id or "",
+            defuse(a.amd_result), defuse(a.amd_cause), _when(a.amd_at),
+            defuse(a.carrier_name), a.server_id or "",
             a.hangup_cause if a.hangup_cause is not None else "",
             defuse(a.hangup_cause_text), defuse(a.error), _when(a.closed_at),
             # "preview" (the agent pressed Dial) or the run_dialer that launched it
