@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Fieldset, Layout
 from django import forms
 from django.utils.text import slugify
 
@@ -18,6 +20,30 @@ from telephony.realtime.carriers import phones_registered_from
 # is decoded, docs/asterisk-behaviour.md), none of the , & $ ( ) ' * = % ! ~ RFC 3261 allows,
 # which dial strings and AMI split on.
 _SIP_USER = re.compile(r"^[A-Za-z0-9._+-]*\Z")
+
+
+# The carrier page's 24 fields in titled sections (docs/ui.md, "Long forms: titled sections").
+SECTIONS = [
+    ("Carrier", ["name", "slug", "server", "is_active", "order"]),
+    ("Where it is", ["host", "port", "transport", "qualify_frequency"]),
+    ("Authentication", ["auth_mode", "username", "password", "register", "from_user",
+                        "from_domain"]),
+    ("Codecs", ["codecs"]),
+    ("Numbers", ["number_format", "country_code", "national_prefix", "international_prefix",
+                 "strip_digits", "dial_prefix"]),
+    ("Calls", ["caller_id_number", "max_channels"]),
+]
+
+
+def _sections() -> FormHelper:
+    """A field left out of SECTIONS still shows, after them, rather than vanishing."""
+    helper = FormHelper()
+    helper.form_tag = False  # templates/form_page.html draws the <form> and its token
+    helper.disable_csrf = True
+    helper.render_unmentioned_fields = True
+    helper.layout = Layout(*[Fieldset(title, *names, css_class="form-section mb-3")
+                             for title, names in SECTIONS])
+    return helper
 
 
 class CarrierForm(forms.ModelForm):
@@ -55,6 +81,7 @@ class CarrierForm(forms.ModelForm):
         self.warnings: list[str] = []
         self.fields["slug"].required = False
         preselect_only_server(self.fields["server"])
+        self.helper = _sections()
         if self.instance.pk:
             self.fields["password"].help_text = "Leave empty to keep the current password."
 

@@ -455,3 +455,35 @@ def test_a_script_saving_the_model_directly_cannot_write_what_asterisk_would_cut
 
     assert not Carrier.objects.exists()
     assert nothing_stored()
+
+
+def test_the_form_comes_in_titled_sections_with_every_field_once(admin_client, server):
+    from telephony.forms.carriers import SECTIONS, CarrierForm
+
+    placed = [name for _title, names in SECTIONS for name in names]
+    assert sorted(placed) == sorted(CarrierForm().fields)  # a new field needs its section
+    page = admin_client.get(reverse("telephony:carrier_create")).content.decode()
+    starts = [page.index(f"<legend>{title}</legend>") for title, _names in SECTIONS]
+    assert starts == sorted(starts)  # in order, each once
+    for (title, names), start, end in zip(SECTIONS, starts, starts[1:] + [len(page)],
+                                          strict=True):
+        for name in names:
+            assert f'id="div_id_{name}"' in page[start:end], (title, name)
+    form = page[page.index('<form method="post" class="col-lg-6"'):]
+    assert form[:form.index("</form>")].count('name="csrfmiddlewaretoken"') == 1
+
+
+def test_the_detail_page_prints_only_what_is_set(admin_client, server):
+    bare = carrier_create(**acme_values(server, auth_mode="ip", username="", password="",
+                                        register=False, from_user="", from_domain="",
+                                        caller_id_number="", max_channels=0))
+    html = admin_client.get(reverse("telephony:carrier_detail", args=[bare.pk])).content.decode()
+    for absent in ("From</dt>", "Caller ID</dt>", "prefix</dt>", "Then strip", " as <span"):
+        assert absent not in html, absent
+    assert "no limit" in html and "IP address only" in html
+    full = carrier_create(**acme_values(server, name="Beta", slug="beta", dial_prefix="99",
+                                        strip_digits=1))
+    html = admin_client.get(reverse("telephony:carrier_detail", args=[full.pk])).content.decode()
+    assert "acmeuser@acme.example" in html and "+15551230000" in html
+    assert "Then add prefix</dt>" in html and "1 character(s) from the front" in html
+    assert "at most 10" in html
