@@ -13,7 +13,14 @@ import pytest
 from django.urls import reverse
 
 from telephony.asterisk.ari import AriClient, AriError
-from telephony.models import AgentSession, DialAttempt, Lead, PauseCode
+from telephony.models import (
+    AgentSession,
+    CallDisposition,
+    DialAttempt,
+    Disposition,
+    Lead,
+    PauseCode,
+)
 from telephony.services.asterisk import ari_config_for
 from telephony.tests.integration.dialer_scene import (
     AriObserver,
@@ -73,9 +80,14 @@ def start_sessions(floor) -> None:
              timeout=15, what="both agents ready (their phones answered the session call)")
 
 
-def work_the_floor(floor, *, until, timeout: float = 120.0, on_tick=None) -> None:
+def press_ready(client, _session) -> None:
+    client.post(reverse("telephony:agent_dialer_ready"))
+
+
+def work_the_floor(floor, *, until, timeout: float = 120.0, on_tick=None,
+                   on_wrap_up=press_ready) -> None:
     """Play both agents until `until()`: a connected customer is hung up after TALK_SECONDS
-    (the agent ends the call), an agent in wrap-up presses Ready."""
+    (the agent ends the call), an agent in wrap-up presses Ready (or does `on_wrap_up`)."""
     clients = {phone.user_id: client for client, phone in floor["agents"]}
     deadline = time.monotonic() + timeout
     while not until():
@@ -89,7 +101,7 @@ def work_the_floor(floor, *, until, timeout: float = 120.0, on_tick=None) -> Non
                 except AriError:
                     pass  # already gone
             elif session.state == State.WRAP_UP:
-                clients[session.agent_id].post(reverse("telephony:agent_dialer_ready"))
+                on_wrap_up(clients[session.agent_id], session)
         if on_tick:
             on_tick()
         time.sleep(0.1)
@@ -126,6 +138,10 @@ def test_two_agents_work_twenty_leads_each_once_and_every_answer_is_bridged(floo
     fresh = {a.phone_number: a for a in DialAttempt.objects.filter(campaign_id=campaign.pk)}
     assert {fresh[n].disposition for n in ANSWER} == {"NODISPO"}
     assert all(fresh[n].closed_at is not None for n in ANSWER)
+    # ... and each answered lead's disposition history says so, once (the system's entry).
+    history = list(CallDisposition.objects.filter(campaign=campaign)
+                   .values_list("lead__phone_number", "system_code", "disposition"))
+    assert sorted(history) == sorted((n, "NODISPO", None) for n in ANSWER)
     # The carrier saw each number exactly once: nothing dialled twice.
     invites = carrier_invites(floor["carrier_uas"])
     assert sorted(invites.values()) == [1] * 20, invites
@@ -140,6 +156,39 @@ def test_two_agents_work_twenty_leads_each_once_and_every_answer_is_bridged(floo
     # call counts as abandoned. (How fast it really is, against the 300 ms target, is the
     # printed measurement, reported in docs/dialer.md; a timed assertion would only flake.)
     assert ordered[-1] < 2000
+
+
+def test_a_campaign_that_requires_a_disposition_gets_one_for_every_answered_call(floor):
+    """With `disposition_required`, each agent in wrap-up presses Ready first (refused: still
+    in wrap-up with the call), then saves the disposition with "then ready", which is what
+    moves them on to the next customer."""
+    campaign = floor["campaign"]
+    campaign.disposition_required = True
+    campaign.save()
+    sale = Disposition.objects.create(campaign=campaign, name="Sale", policy="final")
+    refused = []
+
+    def dispose(client, session) -> None:
+        client.post(reverse("telephony:agent_dialer_ready"))
+        after = AgentSession.objects.get(pk=session.pk)
+        refused.append((after.state, after.attempt_id) == (State.WRAP_UP, session.attempt_id))
+        response = client.post(reverse("telephony:attempt_disposition",
+                                       args=[session.attempt_id]),
+                               {"disposition_id": sale.pk, "then": "ready"},
+                               content_type="application/json")
+        assert response.status_code == 201, response.content
+
+    start_sessions(floor)
+    work_the_floor(floor, until=every_lead_done, on_wrap_up=dispose)
+
+    assert refused == [True] * len(ANSWER)
+    attempts = {a.phone_number: a for a in DialAttempt.objects.filter(campaign_id=campaign.pk)}
+    assert {attempts[n].disposition for n in ANSWER} == {"Sale"}
+    states = dict(Lead.objects.values_list("phone_number", "state"))
+    assert {states[n] for n in ANSWER} == {Lead.State.FINAL}
+    history = CallDisposition.objects.filter(campaign=campaign)
+    assert sorted(history.values_list("lead__phone_number", "disposition__name",
+                                      "system_code")) == sorted((n, "Sale", "") for n in ANSWER)
 
 
 def test_with_every_agent_paused_no_new_call_starts(floor):
