@@ -36,6 +36,8 @@ SECTIONS = [
                               "retry_congestion_minutes", "retry_machine_minutes",
                               "retry_dropped_minutes"]),
     ("Abandoned calls", ["abandon_target_percent", "abandon_window", "safe_harbor"]),
+    ("Answering machines", ["amd_enabled", "amd_machine_action", "amd_machine_sound",
+                            "amd_notsure"]),
     ("Wrap-up", ["wrapup_seconds", "disposition_required"]),
 ]
 
