@@ -187,9 +187,16 @@ MEDIA_URL = "media/"
 ASTERISK_SOUNDS_DIR = Path(env_str("ASTERISK_SOUNDS_DIR", str(MEDIA_ROOT / "sounds")))
 LEAD_IMPORT_MAX_MB = env_int("LEAD_IMPORT_MAX_MB", 50)
 
-# Background jobs (lead imports): django-tasks with its database backend, run by
-# `manage.py db_worker` (docs/architecture.md says why).
+# Background jobs (lead imports, big extension and user imports): django-tasks with its
+# database backend, run by `manage.py db_worker` (docs/architecture.md says why).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A running job that has not written a heartbeat for this long is shown as stalled (its worker
+# stopped) and can be queued again or cancelled. Each batch writes one, so this must be well
+# above the longest batch (seconds; a users batch of 100 rows takes about 2 s).
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120)
+# A confirmed extensions or users CSV import writing more rows than this runs as a background
+# job with a progress page instead of in the web request.
+IMPORT_BACKGROUND_AFTER = env_int("IMPORT_BACKGROUND_AFTER", 500)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,4 +1,4 @@
-// The lead import page: poll the job's status every 2 s and move the bar until it finishes.
+// The lead import and import job pages: poll the job's status every 2 s and move the bar until it finishes.
 (function () {
   "use strict";
   const box = document.getElementById("import-progress");
@@ -27,7 +27,13 @@
       .then(function (data) {
         if (!data) return setTimeout(poll, 5000);
         show(data);
-        if (data.finished) { window.location.reload(); } else { setTimeout(poll, 2000); }
+        // Ended, or stalled since the page was drawn: the page itself shows the result and
+        // the buttons that fit (the job pages draw them, this script only moves the counts).
+        if (data.finished || (data.stale && box.dataset.stale === "0")) {
+          window.location.reload();
+        } else {
+          setTimeout(poll, 2000);
+        }
       })
       .catch(function () { setTimeout(poll, 5000); });
   }

@@ -64,4 +64,4 @@ class PhoneImportJobAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "created_by", "status", "created", "updated", "rejected",
                     "finished_at")
     list_filter = ("status",)
-    exclude = ("data", "fingerprint")
+    exclude = ("data", "fingerprint", "plan")

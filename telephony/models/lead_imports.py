@@ -7,11 +7,13 @@ The row is the job's state: its progress, counts and errors survive a worker res
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from telephony.models.jobs import BackgroundJob
 
-class LeadImport(models.Model):
+
+class LeadImport(BackgroundJob):
+    # The shared statuses (telephony/models/jobs.py, same values) and the wait for a mapping.
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Waiting for the column mapping"
         QUEUED = "queued", "Queued"
@@ -20,8 +22,6 @@ class LeadImport(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
-
-    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.CANCEL_REQUESTED)
 
     lead_list = models.ForeignKey("telephony.LeadList", on_delete=models.CASCADE,
                                   related_name="imports")
@@ -35,8 +35,6 @@ class LeadImport(models.Model):
     mapping = models.JSONField(default=dict, blank=True)
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED)
-    run_token = models.CharField(max_length=32, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
     lines_done = models.PositiveIntegerField(default=0)
@@ -48,16 +46,9 @@ class LeadImport(models.Model):
     on_dnc = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     zones_guessed = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(BackgroundJob.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.original_name} → {self.lead_list}"

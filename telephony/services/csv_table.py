@@ -174,6 +174,12 @@ class ImportPlan:
     problems: list[Problem] = field(default_factory=list)
     delimiter: str = ","
     fingerprint: str = ""
+    # line -> what the row writes (the facts sealed), for the rows created or updated: the
+    # background job re-checks its batches against them.
+    line_facts: dict = field(default_factory=dict)
+    # line -> keys tying rows that must be written in the same batch (an agent moving from
+    # one extension to another: the one they leave must be written with the one they take).
+    ties: dict = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:

@@ -45,9 +45,6 @@ BATCH = 1000
 # Imports of at least this many leads refresh the table's planner statistics when they end.
 ANALYZE_AFTER = 5000
 PREVIEW_ROWS = 10
-# A running import whose heartbeat is older than this is taken for dead (its worker was
-# restarted) and may be resumed.
-STALE_AFTER = datetime.timedelta(minutes=2)
 Issue = LeadImportIssue.Kind
 
 
@@ -193,11 +190,9 @@ def lead_import_cancel(*, lead_import: LeadImport) -> LeadImport:
 
 
 def lead_import_is_stale(lead_import: LeadImport, *, now: datetime.datetime | None = None) -> bool:
-    now = now or timezone.now()
-    return (lead_import.status in (LeadImport.Status.RUNNING,
-                                   LeadImport.Status.CANCEL_REQUESTED)
-            and (lead_import.heartbeat_at is None
-                 or now - lead_import.heartbeat_at > STALE_AFTER))
+    """Running without a heartbeat for JOB_STALE_SECONDS: its worker was restarted (the rule
+    of every background job, telephony/models/jobs.py); it may be resumed."""
+    return lead_import.is_stale(now=now)
 
 
 def lead_import_resume(*, lead_import: LeadImport) -> LeadImport:

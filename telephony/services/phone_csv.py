@@ -6,6 +6,8 @@ updated, N rejected, every problem with its line, value and reason), writing not
 `phone_csv_import` runs the same check again inside one transaction, with the rows it reads
 locked, refuses when the plan is not the one the admin confirmed (`PlanChanged`), and writes
 the good rows with their realtime rows (`phones_sync_bulk`) together. Rejected rows are skipped.
+A big import runs as a background job instead (telephony/services/phone_import_job.py), which
+writes the same rows in batches through `phone_csv_write_batch`.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from telephony.services.csv_table import (
     PlanChanged,
     Problem,
     Row,
+    Table,
     shown,
     table_read,
 )
+from telephony.services.import_job import batch_check
 from telephony.services.phones import CHUNK
 from users.models import User
 from users.roles import AGENT
@@ -271,18 +275,42 @@ class _Plan:
             # A new phone's generated secret is not part of what the admin confirms.
             facts.append((phone.extension, before is None,
                           values if before else values[:-1] + [bool(phone.secret)]))
+            plan.line_facts[row.line] = facts[-1]
+            # The agent the row gives the phone and the one it takes it from: a batch of the
+            # background job writes both ends of an agent's move (the unique index of one
+            # active phone per user sees each batch's end state).
+            plan.ties[row.line] = {user_id for user_id in (phone.user_id, before and
+                                                           before.user_id) if user_id}
         plan.seal(facts)
         return plan
 
 
-def phone_csv_check(*, data: bytes, lock: bool = False,
+def phone_csv_table(data: bytes) -> Table:
+    """The file read as the import's columns; raises CsvRefused for a file that cannot be
+    (too big, not UTF-8, missing or unknown columns)."""
+    return table_read(data, columns=CSV_COLUMNS, required=CSV_REQUIRED,
+                      max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, raw_columns=("secret",))
+
+
+def phone_csv_check(*, data: bytes | None = None, table: Table | None = None,
+                    lock: bool = False,
                     progress: Callable[..., None] | None = None) -> ImportPlan:
-    """The dry run: what importing `data` would do, writing nothing. Raises CsvRefused for a
-    file that cannot be read (too big, not UTF-8, missing or unknown columns)."""
-    table = table_read(data, columns=CSV_COLUMNS, required=CSV_REQUIRED,
-                       max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS, raw_columns=("secret",))
+    """The dry run: what importing `data` (or its `table`) would do, writing nothing."""
+    table = table or phone_csv_table(data)
     plan = _Plan(table.rows, table.header, lock=lock, progress=progress).run()
     plan.delimiter = table.delimiter
+    return plan
+
+
+def phone_csv_write_batch(*, table: Table, lines: list[int], expected: dict) -> ImportPlan:
+    """Write the rows of `lines` (one batch of the background job) in the caller's
+    transaction: checked again with their rows locked, refused (BatchChanged, nothing of the
+    batch written) unless they write exactly `expected`, the facts the job's plan stored."""
+    wanted = set(lines)
+    rows = [row for row in table.rows if row.line in wanted]
+    plan = _Plan(rows, table.header, lock=True).run()
+    batch_check(plan, lines, expected)
+    _write(plan)
     return plan
 
 
@@ -302,38 +330,44 @@ def phone_csv_import(*, data: bytes, fingerprint: str | None = None,
         plan = phone_csv_check(data=data, lock=True, progress=progress)
         if fingerprint is not None and plan.fingerprint != fingerprint:
             raise PlanChanged(plan)
-        to_create = [phone for phone, _before in plan.created]
-        to_update = [phone for phone, _before in plan.updated]
-        if progress:
-            progress(writes_total=len(to_create) + len(to_update), rows_written=0)
-        for phone in to_create:
-            phone.secret = phone.secret or secret_generate()
-        # PostgreSQL and SQLite check the one-active-phone-per-user index as each row of the
-        # one UPDATE below is written, so an agent moving to a phone written before the one
-        # they leave, switching which of their phones is active, or (SQLite) two agents
-        # swapping phones collide halfway although the file's end state is valid (the dry run
-        # checked that). The rows whose agent or active flag changes drop their agent first,
-        # in this transaction; the UPDATE then sets the final values.
-        releasing = [phone.pk for phone, before in plan.updated if before.user_id and (
-            before.user_id != phone.user_id or before.is_active != phone.is_active)]
-        for start in range(0, len(releasing), CHUNK):
-            Phone.objects.filter(pk__in=releasing[start:start + CHUNK]).update(user=None)
-        # A chunk at a time (bulk_update's and bulk_create's own batches), so progress moves.
-        for start in range(0, len(to_update), CHUNK):
-            Phone.objects.bulk_update(to_update[start:start + CHUNK], [
-                "name", "server", "context", "codecs", "transport", "max_contacts",
-                "caller_id_name", "caller_id_number", "user", "is_active", "secret"])
-            if progress:
-                progress(rows_written=min(start + CHUNK, len(to_update)) // 2)
-        for start in range(0, len(to_create), CHUNK):
-            Phone.objects.bulk_create(to_create[start:start + CHUNK])
-            if progress:
-                progress(rows_written=(len(to_update) + min(start + CHUNK, len(to_create))) // 2)
-        phones_sync_bulk(to_update + to_create)
-        audit_bulk_record(changes=[(None, phone) for phone in to_create],
-                          action=LogEntry.Action.CREATE, note="CSV import")
-        audit_bulk_record(changes=[(before, phone) for phone, before in plan.updated],
-                          action=LogEntry.Action.UPDATE, note="CSV import")
-        if progress:  # the phones were half the write, their realtime rows and audit the rest
-            progress(rows_written=len(to_update) + len(to_create))
+        _write(plan, progress)
     return plan
+
+
+def _write(plan: ImportPlan, progress: Callable[..., None] | None = None) -> None:
+    """The plan's created and updated phones with their realtime rows and audit entries, in
+    the caller's transaction."""
+    to_create = [phone for phone, _before in plan.created]
+    to_update = [phone for phone, _before in plan.updated]
+    if progress:
+        progress(writes_total=len(to_create) + len(to_update), rows_written=0)
+    for phone in to_create:
+        phone.secret = phone.secret or secret_generate()
+    # PostgreSQL and SQLite check the one-active-phone-per-user index as each row of the
+    # one UPDATE below is written, so an agent moving to a phone written before the one
+    # they leave, switching which of their phones is active, or (SQLite) two agents
+    # swapping phones collide halfway although the file's end state is valid (the dry run
+    # checked that). The rows whose agent or active flag changes drop their agent first,
+    # in this transaction; the UPDATE then sets the final values.
+    releasing = [phone.pk for phone, before in plan.updated if before.user_id and (
+        before.user_id != phone.user_id or before.is_active != phone.is_active)]
+    for start in range(0, len(releasing), CHUNK):
+        Phone.objects.filter(pk__in=releasing[start:start + CHUNK]).update(user=None)
+    # A chunk at a time (bulk_update's and bulk_create's own batches), so progress moves.
+    for start in range(0, len(to_update), CHUNK):
+        Phone.objects.bulk_update(to_update[start:start + CHUNK], [
+            "name", "server", "context", "codecs", "transport", "max_contacts",
+            "caller_id_name", "caller_id_number", "user", "is_active", "secret"])
+        if progress:
+            progress(rows_written=min(start + CHUNK, len(to_update)) // 2)
+    for start in range(0, len(to_create), CHUNK):
+        Phone.objects.bulk_create(to_create[start:start + CHUNK])
+        if progress:
+            progress(rows_written=(len(to_update) + min(start + CHUNK, len(to_create))) // 2)
+    phones_sync_bulk(to_update + to_create)
+    audit_bulk_record(changes=[(None, phone) for phone in to_create],
+                      action=LogEntry.Action.CREATE, note="CSV import")
+    audit_bulk_record(changes=[(before, phone) for phone, before in plan.updated],
+                      action=LogEntry.Action.UPDATE, note="CSV import")
+    if progress:  # the phones were half the write, their realtime rows and audit the rest
+        progress(rows_written=len(to_update) + len(to_create))

@@ -1,130 +1,79 @@
 """A confirmed extensions CSV import big enough to outlast a web request, run by the
-django-tasks worker (`manage.py db_worker`, as for lead imports) with progress.
+django-tasks worker (`manage.py db_worker`, as for lead imports) with progress, cancel and
+stall detection.
 
-The job runs `phone_csv_import` itself on the bytes and fingerprint the admin confirmed: the
-same single transaction, the same locked re-check against the plan, so it writes exactly what
-the synchronous confirmation would, or nothing (PlanChanged, a refused file, an error).
-
-Its progress is counted inside that transaction, where nobody else can see it; so it is
-written through a second connection of its own, committed at once. SQLite has one writer at a
-time and the import's transaction holds it: there the page shows "Running" until the end.
+The job checks the bytes the admin confirmed again against the plan they saw (its fingerprint)
+and then writes the extensions in batches of `BATCH`, each with its realtime rows in its own
+transaction, each re-checked with its rows locked (telephony/services/import_job.py says how).
+What ends it early (a cancel, an error, a change since the dry run) leaves whole batches
+written and nothing of the rest.
 """
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
-from django.utils import timezone
+from django.conf import settings
 from django_tasks import task
 
 from telephony.models import PhoneImportJob
-from telephony.services.csv_table import CsvRefused, PlanChanged
-from telephony.services.phone_csv import phone_csv_import
+from telephony.services.import_job import (
+    ImportJobKind,
+    import_job_cancel,
+    import_job_enqueue,
+    import_job_progress,
+    import_job_run,
+)
+from telephony.services.jobs import job_requeue
+from telephony.services.phone_csv import phone_csv_check, phone_csv_table, phone_csv_write_batch
 
-# Confirmed imports writing more extensions than this run in the background.
-BACKGROUND_AFTER = 500
-Status = PhoneImportJob.Status
-PROGRESS_FIELDS = ("rows_total", "rows_checked", "writes_total", "rows_written")
+# Extensions per batch: one bulk statement each for the phones and their three realtime
+# tables, about 1 s on PostgreSQL; the heartbeat comes with every batch.
+BATCH = 1000
+
+
+def background_after() -> int:
+    """Confirmed imports writing more extensions than this run in the background."""
+    return settings.IMPORT_BACKGROUND_AFTER
+
+
+def _check(table, progress):
+    return phone_csv_check(table=table, progress=progress)
+
+
+def _write(table, lines, expected):
+    return phone_csv_write_batch(table=table, lines=lines, expected=expected)
+
+
+def _kind() -> ImportJobKind:
+    return ImportJobKind(model=PhoneImportJob, noun="extensions", batch_size=BATCH,
+                         task=phone_import_task,
+                         prepare=lambda job: phone_csv_table(bytes(job.data)),
+                         check=_check, write=_write)
 
 
 def phone_import_enqueue(*, data: bytes, fingerprint: str, user=None,
                          writes: int = 0) -> PhoneImportJob:
     """Store the confirmed file and queue the job (sent once this transaction commits)."""
-    job = PhoneImportJob.objects.create(data=data, fingerprint=fingerprint, created_by=user,
-                                        writes_total=writes)
-
-    def send() -> None:
-        result = phone_import_task.enqueue(job.pk)
-        PhoneImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
-
-    transaction.on_commit(send)
-    return job
-
-
-class _Progress:
-    """Writes the counts to the job row through a connection outside the import's transaction.
-    Best effort: a failure stops the reporting, never the import."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.side = None if connection.vendor == "sqlite" else \
-            connections.create_connection(DEFAULT_DB_ALIAS)
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, **counts: int) -> None:
-        self.counts.update(counts)
-        if self.side is None:
-            return
-        fields = [name for name in PROGRESS_FIELDS if name in counts]
-        table = self.side.ops.quote_name(PhoneImportJob._meta.db_table)
-        sets = ", ".join(f"{self.side.ops.quote_name(name)} = %s" for name in fields)
-        try:
-            with self.side.cursor() as cursor:
-                cursor.execute(f"UPDATE {table} SET {sets} WHERE id = %s",
-                               [counts[name] for name in fields] + [self.job_id])
-        except DatabaseError:
-            self.close()
-
-    def close(self) -> None:
-        if self.side is not None:
-            self.side.close()
-            self.side = None
+    return import_job_enqueue(_kind(), data=data, fingerprint=fingerprint, user=user,
+                              writes=writes)
 
 
 def phone_import_run(*, job_id: int) -> PhoneImportJob | None:
-    """The job: claim a queued import, run the confirmation, record the outcome."""
-    claimed = PhoneImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now())
-    if not claimed:
-        return None  # already run (a duplicate delivery)
-    job = PhoneImportJob.objects.get(pk=job_id)
-    progress = _Progress(job_id)
-    outcome: dict = {}
-    try:
-        plan = phone_csv_import(data=bytes(job.data), fingerprint=job.fingerprint,
-                                progress=progress)
-    except PlanChanged:
-        outcome = {"status": Status.FAILED,
-                   "message": "Something changed since the dry run (another admin, or the "
-                              "file); nothing was written. Upload the file again to see the "
-                              "new dry run."}
-    except CsvRefused as exc:
-        outcome = {"status": Status.FAILED, "message": f"The file was refused: {exc.message}"}
-    except Exception as exc:
-        outcome = {"status": Status.FAILED,
-                   "message": f"Stopped by an error, nothing was written: "
-                              f"{type(exc).__name__}: {exc}"}
-        raise  # the worker logs the traceback
-    else:
-        outcome = {"status": Status.DONE, "created": len(plan.created),
-                   "updated": len(plan.updated), "rejected": plan.rejected,
-                   "message": f"{len(plan.created)} new, {len(plan.updated)} updated, "
-                              f"{plan.rejected} rejected."}
-    finally:
-        progress.close()
-        counts = {name: value for name, value in progress.counts.items()
-                  if name in PROGRESS_FIELDS}
-        if outcome.get("status") != Status.DONE:
-            counts["rows_written"] = 0  # rolled back
-        outcome["message"] = outcome.get("message", "")[:500]
-        PhoneImportJob.objects.filter(pk=job_id).update(
-            data=b"", finished_at=timezone.now(), **counts, **outcome)
-    return PhoneImportJob.objects.get(pk=job_id)
+    """The job: claim a queued import, check it and write its batches."""
+    return import_job_run(_kind(), job_id=job_id)
+
+
+def phone_import_cancel(*, job: PhoneImportJob) -> PhoneImportJob:
+    return import_job_cancel(_kind(), job=job)
+
+
+def phone_import_requeue(*, job: PhoneImportJob) -> PhoneImportJob:
+    """Queue again an import whose worker stopped: it goes on with the first batch that was
+    not committed."""
+    return job_requeue(job=job, task=phone_import_task)
 
 
 def phone_import_progress(job: PhoneImportJob) -> dict:
-    """What the status page polls (the lead import's progress script reads these keys)."""
-    # The check and the write count half each.
-    done = (job.rows_checked / job.rows_total if job.rows_total else 0) + \
-        (job.rows_written / job.writes_total if job.writes_total else 0)
-    percent = 100 if job.status == Status.DONE else min(99, round(50 * done))
-    return {
-        "status": job.status, "status_label": job.get_status_display(),
-        "rows_total": job.rows_total, "rows_checked": job.rows_checked,
-        "writes_total": job.writes_total, "rows_written": job.rows_written,
-        "percent": percent, "eta_seconds": None, "message": job.message,
-        "created": job.created, "updated": job.updated, "rejected": job.rejected,
-        "finished": job.status in (Status.DONE, Status.FAILED),
-    }
+    return import_job_progress(job)
 
 
 # Beside the code it runs, as lead_import_task: `manage.py db_worker` finds it by its path.

@@ -13,7 +13,6 @@ from telephony.models import DncEntry, Lead, LeadImport, LeadImportIssue, LeadLi
 from telephony.services.campaign_errors import CampaignServiceError
 from telephony.services.lead_csv import TEMPLATE
 from telephony.services.lead_import import (
-    STALE_AFTER,
     lead_import_cancel,
     lead_import_claim,
     lead_import_configure,
@@ -271,14 +270,14 @@ def test_a_cancel_stops_the_run_at_its_next_batch_and_resume_goes_on_from_there(
     assert not done.file  # a finished import's file is deleted
 
 
-def test_an_import_whose_worker_died_is_resumed_and_the_old_run_stops(lead_list):
+def test_an_import_whose_worker_died_is_resumed_and_the_old_run_stops(lead_list, settings):
     lead_import = upload(lead_list, _numbers(2500))
     lead_import_start(lead_import=lead_import, dry_run=False)
     dead = lead_import_claim(import_id=lead_import.pk)
     lead_import_step(import_id=lead_import.pk, token=dead, batch_size=1000)
-    # The worker was killed: no heartbeat for longer than STALE_AFTER.
+    # The worker was killed: no heartbeat for longer than JOB_STALE_SECONDS.
     LeadImport.objects.filter(pk=lead_import.pk).update(
-        heartbeat_at=timezone.now() - STALE_AFTER - datetime.timedelta(seconds=1))
+        heartbeat_at=timezone.now() - datetime.timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
 
     assert lead_imports_resume_stale() == [lead_import.pk]
     new = lead_import_claim(import_id=lead_import.pk)

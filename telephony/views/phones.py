@@ -27,9 +27,11 @@ from telephony.services.phone_csv import (
     phone_csv_template,
 )
 from telephony.services.phone_import_job import (
-    BACKGROUND_AFTER,
+    BATCH,
+    background_after,
+    phone_import_cancel,
     phone_import_enqueue,
-    phone_import_progress,
+    phone_import_requeue,
 )
 from telephony.services.phone_selection import YES_NO, PhoneFilter
 from telephony.services.phones import (
@@ -46,6 +48,13 @@ from telephony.services.phones import (
 from telephony.services.registration import registration_of_phone, registrations_by_server
 from telephony.templatetags.registration import registration_cell
 from telephony.views.csv_import import csv_download, csv_import_page
+from telephony.views.import_jobs import (
+    JobPages,
+    job_cancel_page,
+    job_page,
+    job_requeue_page,
+    job_status,
+)
 from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
 
@@ -294,21 +303,47 @@ def phone_import(request):
         background=lambda data, fingerprint, writes: reverse(
             "telephony:phone_import_job", args=[phone_import_enqueue(
                 data=data, fingerprint=fingerprint, user=request.user, writes=writes).pk]),
-        background_after=BACKGROUND_AFTER)
+        background_after=background_after())
+
+
+def _job_pages() -> JobPages:
+    return JobPages(
+        title="Extensions import", noun="extensions",
+        crumbs=[("Extensions", reverse("telephony:phone_list"))],
+        back=("Back to the extensions", reverse("telephony:phone_list")),
+        again_url=reverse("telephony:phone_import"),
+        page_url=lambda pk: reverse("telephony:phone_import_job", args=[pk]),
+        status_url=lambda pk: reverse("telephony:phone_import_job_status", args=[pk]),
+        cancel_url=lambda pk: reverse("telephony:phone_import_job_cancel", args=[pk]),
+        requeue_url=lambda pk: reverse("telephony:phone_import_job_requeue", args=[pk]),
+        batch_size=BATCH)
 
 
 @admin_required
 def phone_import_job(request, pk: int):
     """A background import's progress, then its result or its error."""
-    job = get_object_or_404(PhoneImportJob, pk=pk)
-    return render(request, "telephony/phones/phone_import_job.html",
-                  {"job": job, "progress": phone_import_progress(job)})
+    return job_page(request, get_object_or_404(PhoneImportJob, pk=pk), _job_pages(),
+                    extra={"stale_seconds": settings.JOB_STALE_SECONDS,
+                           "done_note": "Written to Asterisk."})
 
 
 @admin_required
 def phone_import_job_status(request, pk: int):
     """What the progress bar polls."""
-    return JsonResponse(phone_import_progress(get_object_or_404(PhoneImportJob, pk=pk)))
+    return job_status(get_object_or_404(PhoneImportJob, pk=pk))
+
+
+@admin_required
+def phone_import_job_cancel(request, pk: int):
+    """POST: the confirmation, then the cancel (after the current batch)."""
+    return job_cancel_page(request, get_object_or_404(PhoneImportJob, pk=pk), _job_pages(),
+                           lambda job: phone_import_cancel(job=job))
+
+
+@admin_required
+def phone_import_job_requeue(request, pk: int):
+    return job_requeue_page(request, get_object_or_404(PhoneImportJob, pk=pk), _job_pages(),
+                            lambda job: phone_import_requeue(job=job))
 
 
 @admin_required
@@ -362,6 +397,10 @@ urlpatterns = [
     path("extensions/import/jobs/<int:pk>/", phone_import_job, name="phone_import_job"),
     path("extensions/import/jobs/<int:pk>/status/", phone_import_job_status,
          name="phone_import_job_status"),
+    path("extensions/import/jobs/<int:pk>/cancel/", phone_import_job_cancel,
+         name="phone_import_job_cancel"),
+    path("extensions/import/jobs/<int:pk>/requeue/", phone_import_job_requeue,
+         name="phone_import_job_requeue"),
     path("extensions/export/", phone_export, name="phone_export"),
     path("extensions/<int:pk>/", phone_detail, name="phone_detail"),
     path("extensions/<int:pk>/edit/", phone_edit, name="phone_edit"),

@@ -98,6 +98,7 @@ STATUS_COLOURS = {
     "dialling": "warning", "reserved": "warning", "wrap-up": "warning", "wrap up": "warning",
     "cannot be reached": "warning", "unreachable": "warning", "phone unreachable": "warning",
     "not checked": "warning", "skip": "warning", "updated": "warning",
+    "cancelling": "warning", "stalled": "warning",  # a background job
     # broken / refused
     "error": "danger", "failed": "danger", "fail": "danger", "locked": "danger",
     "busy": "danger", "no answer": "danger", "rejected": "danger",
