@@ -9,8 +9,8 @@ import (`phone_csv_import`) for 10,000 new extensions, and of the users import's
 agents who each get a new extension (`user_csv_check`, `user_csv_import`). Both run in the web
 request: these numbers say whether that is still reasonable. Then the same extensions import
 again as the background job (`phone_import_run`, what `manage.py db_worker` runs), from an
-empty start again, with its progress written through its second connection. No target is
-asserted.
+empty start again, in its batches of 1,000, and a users import of `--job-users` new agents
+(2,000) as its background job (`user_import_run`, batches of 100). No target is asserted.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extensions", type=int, default=10_000)
     parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--job-users", type=int, default=2000)
     parser.add_argument("--start", type=int, default=800_000)
     args = parser.parse_args()
 
@@ -70,11 +71,14 @@ def main() -> int:
     from telephony.services.phone_csv import phone_csv_check, phone_csv_import
     from telephony.services.phone_import_job import phone_import_enqueue, phone_import_run
     from users.user_csv import user_csv_check, user_csv_import
+    from users.user_import_job import user_import_enqueue, user_import_run
 
     call_command("migrate", verbosity=0, interactive=False)
     phones = [str(args.start + n) for n in range(args.extensions)]
     agents = [str(args.start + args.extensions + n) for n in range(args.users)]
-    clean(phones + agents)
+    job_agents = [str(args.start + args.extensions + args.users + n)
+                  for n in range(args.job_users)]
+    clean(phones + agents + job_agents)
     AsteriskServer.objects.create(
         name=SERVER_NAME, host="192.0.2.1", ami_host="192.0.2.1", ami_username="bench",
         ami_password="bench-password", ari_host="192.0.2.1", ari_username="bench",
@@ -106,8 +110,21 @@ def main() -> int:
               lambda: user_csv_check(data=data, actor=actor))
         timed(f"users import, {len(agents):,} rows (each a new extension)",
               lambda: user_csv_import(data=data, actor=actor))
+        data = ("username;name;email;role;extension;server\r\n" + "".join(
+            f"{PREFIX}{ext};Agent {ext};a{ext}@example.com;Agent;{ext};{SERVER_NAME}\r\n"
+            for ext in job_agents)).encode()
+        users_plan = user_csv_check(data=data, actor=actor)
+
+        def users_job():
+            queued = user_import_enqueue(data=data, fingerprint=users_plan.fingerprint,
+                                         user=actor, writes=users_plan.writes)
+            done = user_import_run(job_id=queued.pk)
+            queued.delete()
+            return SimpleNamespace(summary=lambda: f"{done.status}: {done.message}")
+        timed(f"users import as the background job, {len(job_agents):,} rows "
+              "(each a new extension)", users_job)
     finally:
-        clean(phones + agents)
+        clean(phones + agents + job_agents)
     return 0
 
 

@@ -5,9 +5,21 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from users.models import LoginFailure, User
+from telephony.admin.readonly import ReadOnlyAdmin
+from users.models import LoginFailure, User, UserImportJob
 
 admin.site.register(User, UserAdmin)
+
+
+@admin.register(UserImportJob)
+class UserImportJobAdmin(ReadOnlyAdmin):
+    """Background users imports, as the extensions' (read-only; the file and plan, emptied when
+    a job ends, are not shown)."""
+
+    list_display = ("created_at", "created_by", "status", "created", "updated", "rejected",
+                    "finished_at")
+    list_filter = ("status",)
+    exclude = ("data", "fingerprint", "plan")
 
 
 @admin.register(LoginFailure)

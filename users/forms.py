@@ -90,7 +90,7 @@ class UserCsvRowForm(forms.Form):
 
 class UserImportForm(forms.Form):
     file = forms.FileField(label="CSV file", help_text="UTF-8 CSV, separated by commas, "
-                           "semicolons or tabs; at most 256 KB and 500 rows.")
+                           "semicolons or tabs; at most 2 MB and 10,000 rows.")
 
 
 class LoginForm(AuthenticationForm):

@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from telephony.models.jobs import CsvImportJob, JobStatus
+
 
 class User(AbstractUser):
     """The project's own user model, so fields can be added later without a painful swap.
@@ -34,3 +36,16 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.ip} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class UserImportJob(CsvImportJob):
+    """A confirmed users CSV import of more than IMPORT_BACKGROUND_AFTER rows, run in the
+    background (users/user_import_job.py); the same fields as the extensions import's job."""
+
+    Status = JobStatus
+
+    class Meta(CsvImportJob.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"users import #{self.pk} ({self.status})"

@@ -2,7 +2,9 @@
 of every import (`telephony/services/csv_table.py`): `user_csv_check` is the dry run, every row
 checked in one pass; `user_csv_import` checks again inside one transaction and writes the good
 rows through the user form's own services (`user_create` / `user_update`, then `phone_create`
-and `phone_assign`, which write the extension's realtime rows).
+and `phone_assign`, which write the extension's realtime rows). A big import runs as a
+background job instead (users/user_import_job.py), which writes the same rows in batches
+through `user_csv_write_batch`.
 
 No passwords: a created user has an unusable one until they follow a set-password link
 (`users/password_links.py`).
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -25,10 +28,12 @@ from telephony.services.csv_table import (
     PlanChanged,
     Problem,
     Row,
+    Table,
     shown,
     table_read,
 )
 from telephony.services.errors import ServiceError
+from telephony.services.import_job import batch_check
 from telephony.services.phones import phone_assign, phone_create
 from telephony.validators import display_name_problem
 from users.forms import UserCsvRowForm
@@ -38,13 +43,15 @@ from users.services import user_create, user_update
 
 # Each row goes through the user form's services (about 30 queries with its new extension):
 # benchmarks/csv_imports.py measured 500 rows at ~8 s on a loaded PostgreSQL, which is what a
-# web request can carry. A bigger team imports in several files.
-CSV_MAX_BYTES = 256 * 1024
-CSV_MAX_ROWS = 500
+# web request can carry; a confirmation writing more (IMPORT_BACKGROUND_AFTER) runs as a
+# background job (users/user_import_job.py) instead, up to the extensions import's limits.
+CSV_MAX_BYTES = 2 * 1024 * 1024
+CSV_MAX_ROWS = 10_000
 CSV_COLUMNS = ["username", "name", "first_name", "last_name", "email", "role", "extension",
                "server"]
 CSV_REQUIRED = ("username",)
 NAME_FIELDS = ("first_name", "last_name", "email")
+PROGRESS_EVERY = 100  # rows checked between two progress reports of the background job
 
 
 @dataclass
@@ -77,8 +84,10 @@ def user_csv_template() -> str:
 
 
 class _Check:
-    def __init__(self, rows: list[Row], header: list[str], *, actor: User, lock: bool) -> None:
+    def __init__(self, rows: list[Row], header: list[str], *, actor: User, lock: bool,
+                 progress: Callable[..., None] | None = None) -> None:
         self.rows, self.header, self.actor, self.lock = rows, header, actor, lock
+        self.progress = progress
         self.problems: dict[int, list[Problem]] = defaultdict(list)
         self.cleaned: dict[int, dict] = {}
 
@@ -86,7 +95,9 @@ class _Check:
         self.problems[line].append(Problem(line, column, shown(value), reason))
 
     def run(self) -> ImportPlan:
-        for row in self.rows:
+        for checked, row in enumerate(self.rows):
+            if self.progress and checked % PROGRESS_EVERY == 0:
+                self.progress(rows_total=len(self.rows), rows_checked=checked)
             self.problems[row.line].extend(row.problems)
             flagged = {problem.column for problem in row.problems}
             cells = dict(row.cells)
@@ -106,7 +117,10 @@ class _Check:
         self._duplicates("username", key=str.lower)
         self._duplicates("extension", key=str)
         self._load()
-        return self._plan()
+        plan = self._plan()
+        if self.progress:
+            self.progress(rows_checked=len(self.rows))
+        return plan
 
     def _duplicates(self, column: str, *, key) -> None:
         lines = defaultdict(list)
@@ -225,6 +239,9 @@ class _Check:
             else:
                 plan.unchanged.append(result)
         plan.seal([result.facts() for result in plan.created + plan.updated])
+        plan.line_facts = {result.line: result.facts()
+                           for result in sorted(plan.created + plan.updated,
+                                                key=lambda result: result.line)}
         return plan
 
 
@@ -236,15 +253,36 @@ def _phone_name(row: UserRow) -> str:
     return f"{first} {last}".strip()[:80] or row.username[:80]
 
 
-def user_csv_check(*, data: bytes, actor: User, lock: bool = False) -> ImportPlan:
-    """The dry run: what importing `data` would do, writing nothing."""
+def user_csv_table(data: bytes) -> Table:
+    """The file read as the import's columns; raises CsvRefused for one that cannot be."""
     table = table_read(data, columns=CSV_COLUMNS, required=CSV_REQUIRED,
                        max_bytes=CSV_MAX_BYTES, max_rows=CSV_MAX_ROWS)
     if "name" in table.header and {"first_name", "last_name"} & set(table.header):
         raise CsvRefused([Problem(1, "", "name", "Use either name or first_name and "
                                                  "last_name, not both.")])
-    plan = _Check(table.rows, table.header, actor=actor, lock=lock).run()
+    return table
+
+
+def user_csv_check(*, data: bytes | None = None, table: Table | None = None, actor: User,
+                   lock: bool = False, progress: Callable[..., None] | None = None
+                   ) -> ImportPlan:
+    """The dry run: what importing `data` (or its `table`) would do, writing nothing."""
+    table = table or user_csv_table(data)
+    plan = _Check(table.rows, table.header, actor=actor, lock=lock, progress=progress).run()
     plan.delimiter = table.delimiter
+    return plan
+
+
+def user_csv_write_batch(*, table: Table, lines: list[int], expected: dict,
+                         actor: User) -> ImportPlan:
+    """Write the rows of `lines` (one batch of the background job) in the caller's
+    transaction: checked again with their rows locked, refused (BatchChanged, nothing of the
+    batch written) unless they write exactly `expected`, the facts the job's plan stored."""
+    wanted = set(lines)
+    rows = [row for row in table.rows if row.line in wanted]
+    plan = _Check(rows, table.header, actor=actor, lock=True).run()
+    batch_check(plan, lines, expected)
+    _write_all(plan)
     return plan
 
 
@@ -255,13 +293,17 @@ def user_csv_import(*, data: bytes, actor: User, fingerprint: str | None = None)
         plan = user_csv_check(data=data, actor=actor, lock=True)
         if fingerprint is not None and plan.fingerprint != fingerprint:
             raise PlanChanged(plan)
-        for row in plan.created + plan.updated:
-            try:
-                _write(row)
-            except ServiceError as exc:
-                # Checked above with the rows locked, so only a rule the check does not know.
-                raise CsvRefused([Problem(row.line, "", row.username, exc.message)]) from None
+        _write_all(plan)
     return plan
+
+
+def _write_all(plan: ImportPlan) -> None:
+    for row in plan.created + plan.updated:
+        try:
+            _write(row)
+        except ServiceError as exc:
+            # Checked above with the rows locked, so only a rule the check does not know.
+            raise CsvRefused([Problem(row.line, "", row.username, exc.message)]) from None
 
 
 def _write(row: UserRow) -> None:

@@ -12,6 +12,13 @@ from django.views.decorators.http import require_POST
 
 from telephony.services.phones import PhoneError, phone_assign
 from telephony.views.csv_import import csv_download, csv_import_page
+from telephony.views.import_jobs import (
+    JobPages,
+    job_cancel_page,
+    job_page,
+    job_requeue_page,
+    job_status,
+)
 from telephony.views.service_errors import form_add_service_error
 from users.forms import LoginForm, UserForm, UserImportForm
 from users.login_throttle import (
@@ -23,7 +30,7 @@ from users.login_throttle import (
     login_failures_of,
     login_locked_usernames,
 )
-from users.models import User
+from users.models import User, UserImportJob
 from users.password_links import (
     password_link_path,
     password_links_csv,
@@ -32,6 +39,12 @@ from users.password_links import (
 from users.roles import ADMIN, AGENT, SUPERVISOR, admin_required, role_required
 from users.services import user_create, user_update
 from users.user_csv import user_csv_check, user_csv_import, user_csv_template
+from users.user_import_job import BATCH as USER_IMPORT_BATCH
+from users.user_import_job import (
+    user_import_cancel,
+    user_import_enqueue,
+    user_import_requeue,
+)
 
 
 class LoginView(auth_views.LoginView):
@@ -211,10 +224,11 @@ def user_deactivate(request, pk):
     return redirect("users:list")
 
 
+CREATED_NOTE = "they have no password yet: download their set-password links on this page"
+
+
 @admin_required
 def user_import(request):
-    created_message = ("; they have no password yet: download their set-password links "
-                       "on this page")
     return csv_import_page(
         request, upload_form=UserImportForm,
         check=lambda data: user_csv_check(data=data, actor=request.user),
@@ -224,10 +238,57 @@ def user_import(request):
         done_message=lambda plan: (
             f"Import done: {len(plan.created)} created, {len(plan.updated)} updated"
             + (f"; {plan.rejected} rejected row(s) skipped" if plan.rejected else "")
-            + (created_message if plan.created else "") + "."),
+            + (f"; {CREATED_NOTE}" if plan.created else "") + "."),
         context={"without_password": users_without_password(actor=request.user).count(),
                  "reset_days": settings.PASSWORD_RESET_TIMEOUT // 86400,
-                 "cancel_url": reverse("users:list")})
+                 "cancel_url": reverse("users:list")},
+        background=lambda data, fingerprint, writes: reverse(
+            "users:import_job", args=[user_import_enqueue(
+                data=data, fingerprint=fingerprint, user=request.user, writes=writes).pk]),
+        background_after=settings.IMPORT_BACKGROUND_AFTER)
+
+
+def _job_pages() -> JobPages:
+    return JobPages(
+        title="Users import", noun="users", crumbs=[("Users", reverse("users:list"))],
+        back=("Back to the users", reverse("users:list")),
+        again_url=reverse("users:import"),
+        page_url=lambda pk: reverse("users:import_job", args=[pk]),
+        status_url=lambda pk: reverse("users:import_job_status", args=[pk]),
+        cancel_url=lambda pk: reverse("users:import_job_cancel", args=[pk]),
+        requeue_url=lambda pk: reverse("users:import_job_requeue", args=[pk]),
+        batch_size=USER_IMPORT_BATCH)
+
+
+@admin_required
+def user_import_job(request, pk):
+    """A background users import's progress, then its result or its error."""
+    job = get_object_or_404(UserImportJob, pk=pk)
+    return job_page(request, job, _job_pages(), extra={
+        "stale_seconds": settings.JOB_STALE_SECONDS,
+        "done_note": "The new users have no password yet: download their set-password links."
+        if job.created else "",
+        "done_link": ("Download the set-password links", reverse("users:password_links"))
+        if job.created else None})
+
+
+@admin_required
+def user_import_job_status(request, pk):
+    """What the progress bar polls."""
+    return job_status(get_object_or_404(UserImportJob, pk=pk))
+
+
+@admin_required
+def user_import_job_cancel(request, pk):
+    """POST: the confirmation, then the cancel (after the current batch)."""
+    return job_cancel_page(request, get_object_or_404(UserImportJob, pk=pk), _job_pages(),
+                           lambda job: user_import_cancel(job=job))
+
+
+@admin_required
+def user_import_job_requeue(request, pk):
+    return job_requeue_page(request, get_object_or_404(UserImportJob, pk=pk), _job_pages(),
+                            lambda job: user_import_requeue(job=job))
 
 
 @admin_required

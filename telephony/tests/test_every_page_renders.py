@@ -32,6 +32,7 @@ from telephony.services.dialplan import context_create, extension_create
 from telephony.services.dnc import dnc_add
 from telephony.services.lead_import import lead_import_upload
 from telephony.tests.test_every_view_states_its_role import ROUTES, _roles
+from users.models import UserImportJob
 from users.roles import ADMIN, AGENT, SUPERVISOR
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ PK_OWNERS = {
     "telephony:lead_list_new": "campaign", "telephony:lead_list_export": "lead_list",
     "telephony:lead_import_new": "lead_list", "telephony:lead_import_": "lead_import",
     "telephony:dnc_campaign": "campaign", "telephony:disposition_": "campaign",
-    "telephony:phone_import_job": "phone_import_job",
+    "telephony:phone_import_job": "phone_import_job", "users:import_job": "user_import_job",
 }
 
 
@@ -98,7 +99,11 @@ def world(agent, other_agent, django_user_model, settings, tmp_path):
     phone_import_job = PhoneImportJob.objects.create(
         created_by=None, status=PhoneImportJob.Status.DONE, fingerprint="x", rows_total=2,
         writes_total=2, created=1, updated=1, finished_at=now)
+    user_import_job = UserImportJob.objects.create(
+        created_by=None, status=UserImportJob.Status.DONE, fingerprint="x", rows_total=2,
+        writes_total=2, created=1, updated=1, finished_at=now)
     return {"attempt": attempt, "phone_import_job": phone_import_job,
+            "user_import_job": user_import_job,
             "server": server, "phone": phone, "campaign": campaign, "carrier": carrier,
             "context": context, "rule": rule, "user": other_agent, "calls": calls,
             "lead_list": lead_list, "lead_import": lead_import, "dnc_entry": entry,
