@@ -38,6 +38,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(migrations.RunPython.noop, reverse_code=drop_system_entries),
         migrations.AddConstraint(
             model_name='calldisposition',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('disposition__isnull', False), ('system_code', '')), models.Q(('disposition__isnull', True), ('system_code__in', ['NODISPO'])), _connector='OR'), name='call_disposition_agent_xor_system'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('disposition__isnull', False), ('system_code', '')), models.Q(('disposition__isnull', True), ('system_code__in', ['NODISPO'])), _connector='OR'), name='call_disposition_agent_xor_system', violation_error_message="An entry is either one of the campaign's dispositions or the system's NODISPO: set exactly one of them."),
         ),
     ]

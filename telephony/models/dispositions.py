@@ -81,7 +81,9 @@ class CallDisposition(models.Model):
             condition=(models.Q(disposition__isnull=False, system_code="")
                        | models.Q(disposition__isnull=True,
                                   system_code__in=[Disposition.NO_DISPOSITION])),
-            name="call_disposition_agent_xor_system")]
+            name="call_disposition_agent_xor_system",
+            violation_error_message="An entry is either one of the campaign's dispositions or "
+                                    "the system's NODISPO: set exactly one of them.")]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.created_at:%Y-%m-%d %H:%M})"

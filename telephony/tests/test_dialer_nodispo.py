@@ -248,7 +248,7 @@ def test_a_history_entry_is_the_agents_or_the_systems_never_both_nor_neither(flo
         with pytest.raises(IntegrityError), transaction.atomic():
             CallDisposition.objects.create(campaign=campaign, **fields)
     # The model says it too, in words (the admin's form runs this).
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="set exactly one of them"):
         CallDisposition(campaign=campaign, disposition=sale, system_code=NODISPO).full_clean()
     assert CallDisposition.objects.count() == 2
 
@@ -306,3 +306,19 @@ def test_the_admin_shows_nodispo_in_the_leads_history_in_words(floor, agent, age
 
     earlier = _lead(lead, None)["previous"]
     assert [row["disposition"] for row in earlier] == [Disposition.NO_DISPOSITION_LABEL]
+
+
+def test_the_admin_refuses_an_entry_with_neither_in_words_not_a_500(floor, admin_client):
+    _line, campaign = floor
+    sale = Disposition.objects.create(campaign=campaign, name="Sale", policy="final")
+    record = CallDisposition.objects.create(disposition=sale, campaign=campaign)
+    url = reverse("admin:telephony_calldisposition_change", args=[record.pk])
+
+    response = admin_client.post(url, {"disposition": "", "system_code": "", "call": "",
+                                       "lead": "", "campaign": campaign.pk, "agent": "",
+                                       "notes": ""})
+
+    assert response.status_code == 200
+    assert "set exactly one of them" in response.content.decode()
+    record.refresh_from_db()
+    assert record.disposition_id == sale.pk
