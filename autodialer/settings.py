@@ -244,6 +244,11 @@ ASTERISK_TIMEOUT = float(env_int("ASTERISK_TIMEOUT", 5))
 REGISTRATION_CACHE_SECONDS = env_int("REGISTRATION_CACHE_SECONDS", 10)
 if REGISTRATION_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("REGISTRATION_CACHE_SECONDS must be 0 or more.")
+# The live board re-fetches every 3 s in every open wallboard: boards polling within this many
+# seconds of each other share one AMI answer per server (0: each poll asks Asterisk itself).
+LIVE_BOARD_CACHE_SECONDS = env_int("LIVE_BOARD_CACHE_SECONDS", 1)
+if LIVE_BOARD_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("LIVE_BOARD_CACHE_SECONDS must be 0 or more.")
 # A lead claimed by a dialer worker that died before writing its attempt row is given back
 # after this many seconds (the row is written milliseconds after the claim, in the same tick).
 DIALER_UNSTICK_SECONDS = env_int("DIALER_UNSTICK_SECONDS", 120)

@@ -6,7 +6,8 @@
 Creates the database if it is missing, migrates it, adds N agents with a registered phone and
 a day of calls each (half of them on a live call), then times the board fragment through
 Django's request stack (a logged-in supervisor) and counts its queries. The board asks
-Asterisk too (one AMI login per request: PJSIPShowContacts and DeviceStateList): an in-process
+Asterisk too (one AMI login per server, shared by the requests within LIVE_BOARD_CACHE_SECONDS:
+PJSIPShowContacts and DeviceStateList): an in-process
 AMI server (telephony/tests/fakes/ami.py, whose replies are copied from a real Asterisk 22's)
 answers with every phone registered and the live-call half in use, so the time includes that
 round trip over loopback TCP. Removes everything it
@@ -110,6 +111,8 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--calls-per-agent", type=int, default=40)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the requests' time goes (cProfile, top 25)")
     args = parser.parse_args()
 
     django.setup()
@@ -147,11 +150,20 @@ def main() -> int:
         rows = first.content.decode().count("data-agent=")
         assert rows == args.agents, rows
         timings = []
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         for _ in range(args.requests):
             started = time.perf_counter()
             response = client.get(url)
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         timings.sort()
         p50 = statistics.median(timings)
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]

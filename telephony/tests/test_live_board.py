@@ -251,3 +251,30 @@ def test_the_menu_links_the_board_for_supervisors_only(supervisor_client, agent_
 
     assert board in supervisor_client.get(reverse("telephony:call_list")).content.decode()
     assert board not in agent_client.get(reverse("telephony:call_list")).content.decode()
+
+
+def test_boards_polling_within_the_cache_window_share_one_ami_answer(agent_phone, fake_ami,
+                                                                    nobody_registered,
+                                                                    settings):
+    import time
+
+    settings.LIVE_BOARD_CACHE_SECONDS = 1
+    register(fake_ami, "1001")
+    fake_ami.device_states = {"PJSIP/1001": "NOT_INUSE"}
+    assert rows_by_name(live_board())["bob"].state == AgentState.AVAILABLE
+    fake_ami.device_states = {"PJSIP/1001": "INUSE"}  # Bob's phone goes off hook
+    # A second board within the second: the same answer, no second login.
+    assert rows_by_name(live_board())["bob"].state == AgentState.AVAILABLE
+    assert fake_ami.login_count == 1
+    time.sleep(1.1)  # past the window: Asterisk is asked again and the change shows
+    assert rows_by_name(live_board())["bob"].state == AgentState.ON_CALL
+    assert fake_ami.login_count == 2
+
+
+def test_with_the_cache_off_every_board_asks_asterisk(agent_phone, fake_ami,
+                                                     nobody_registered, settings):
+    settings.LIVE_BOARD_CACHE_SECONDS = 0
+    register(fake_ami, "1001")
+    live_board()
+    live_board()
+    assert fake_ami.login_count == 2
