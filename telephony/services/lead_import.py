@@ -179,8 +179,16 @@ def lead_import_start(*, lead_import: LeadImport, dry_run: bool) -> LeadImport:
 
 
 def lead_import_cancel(*, lead_import: LeadImport) -> LeadImport:
-    """Stop after the batch in progress. The leads already added stay (resume goes on)."""
+    """Stop after the batch in progress. The leads already added stay (resume goes on). A
+    stalled import (its worker died) is cancelled at once: nobody would see the request."""
     now = timezone.now()
+    if lead_import_is_stale(lead_import):
+        # A new token: should the old run wake up after all, its next batch finds it changed.
+        LeadImport.objects.filter(pk=lead_import.pk, heartbeat_at=lead_import.heartbeat_at,
+                                  status__in=[LeadImport.Status.RUNNING,
+                                              LeadImport.Status.CANCEL_REQUESTED]).update(
+            status=LeadImport.Status.CANCELLED, finished_at=now, run_token=secrets.token_hex(16),
+            message="Cancelled after its worker stopped; resume to go on.")
     LeadImport.objects.filter(pk=lead_import.pk, status=LeadImport.Status.QUEUED).update(
         status=LeadImport.Status.CANCELLED, finished_at=now, message="Cancelled before it began.")
     LeadImport.objects.filter(pk=lead_import.pk, status=LeadImport.Status.RUNNING).update(
@@ -402,7 +410,10 @@ def lead_import_progress(lead_import: LeadImport) -> dict:
         elapsed = (timezone.now() - lead_import.started_at).total_seconds()
         eta = round(elapsed / lead_import.rows_done * max(0, total - lead_import.rows_done))
     return {
-        "status": lead_import.status, "status_label": lead_import.get_status_display(),
+        "status": lead_import.status,
+        # The words of every background job's page (templates/import_job.html).
+        "status_label": "Stalled: the worker stopped" if lead_import_is_stale(lead_import)
+        else lead_import.get_status_display(),
         "dry_run": lead_import.dry_run, "rows_total": total, "rows_done": lead_import.rows_done,
         "percent": min(100, round(100 * lead_import.rows_done / total)) if total else 0,
         "imported": lead_import.imported, "rejected": lead_import.rejected,

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from telephony.models import DncEntry, Lead, LeadImport, LeadImportIssue, LeadList
@@ -288,6 +289,28 @@ def test_an_import_whose_worker_died_is_resumed_and_the_old_run_stops(lead_list,
     done = LeadImport.objects.get(pk=lead_import.pk)
     assert (done.status, done.imported) == ("done", 2500)
     assert Lead.objects.count() == 2500
+
+
+def test_a_stalled_import_is_shown_so_and_cancelled_at_once(lead_list, settings, admin_client):
+    lead_import = upload(lead_list, _numbers(2500))
+    lead_import_start(lead_import=lead_import, dry_run=False)
+    dead = lead_import_claim(import_id=lead_import.pk)
+    lead_import_step(import_id=lead_import.pk, token=dead, batch_size=1000)
+    LeadImport.objects.filter(pk=lead_import.pk).update(
+        heartbeat_at=timezone.now() - datetime.timedelta(seconds=settings.JOB_STALE_SECONDS + 1))
+    lead_import.refresh_from_db()
+    progress = lead_import_progress(lead_import)
+    assert (progress["stale"], progress["status_label"]) == (True, "Stalled: the worker stopped")
+    page = admin_client.get(reverse("telephony:lead_import_detail", args=[lead_import.pk]))
+    text = page.content.decode()
+    assert "Stalled: the worker stopped." in text and "the 1000 leads added so far stay" in text
+    assert ">Cancel</button>" in text and ">Resume</button>" in text
+
+    cancelled = lead_import_cancel(lead_import=lead_import)
+    assert cancelled.status == "cancelled"  # not "cancelling": no worker would see it
+    assert cancelled.message == "Cancelled after its worker stopped; resume to go on."
+    assert not lead_import_step(import_id=lead_import.pk, token=dead, batch_size=1000)
+    assert Lead.objects.count() == 1000  # the batch written before the worker died stays
 
 
 def test_a_queued_import_cancelled_before_it_began_never_runs(lead_list):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -96,6 +97,7 @@ def lead_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                     pk=pk)
     return render(request, "telephony/leads/import_detail.html", {
         "lead_import": lead_import, "progress": lead_import_progress(lead_import),
+        "stale_seconds": settings.JOB_STALE_SECONDS,
         "issues": lead_import.issues.all()[:200]})
 
 
