@@ -279,8 +279,10 @@ class AriClient:
         return self._json("GET", f"/channels/{_segment(channel_id)}")
 
     def subscribe_channel(self, channel_id: str) -> None:
-        """Have our application receive a channel's events while it is outside Stasis (in
-        the dialplan, e.g. answering-machine detection): without it Asterisk sends none."""
+        """Have our application receive a channel's events while it is outside Stasis. Not
+        needed for a channel we originated into our application: it stays subscribed after it
+        leaves Stasis (docs/asterisk-behaviour.md); a channel created otherwise (originated
+        into the dialplan, a call from a carrier) sends us nothing without it."""
         _check(channel=channel_id)
         self._request("POST", f"/applications/{_segment(self.config.app)}/subscription",
                       params={"eventSource": f"channel:{channel_id}"})

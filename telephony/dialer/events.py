@@ -16,7 +16,7 @@ AgentSession's id, so every event finds its row by primary key.
                                       customer waits, and `waiting_expire` plays the
                                       safe-harbor message and hangs up after the grace period.
                                       A campaign with answering-machine detection first sends
-                                      the leg (subscribed) to the AMD dialplan context
+                                      the leg to the AMD dialplan context
   StasisStart "amd,<status>,<cause>" -> AMD's verdict: a person is connected as above (the
                                       grace period counts from the verdict), a machine is
                                       recorded, hung up or played the campaign's message
@@ -183,10 +183,10 @@ def _customer_answered(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriCl
 
 
 def _amd_start(attempt_id: uuid.UUID, ari: AriClient) -> None:
-    """Send the answered customer to the AMD context. Subscribed first: out of Stasis, the
-    channel's hang-up would otherwise never reach us (docs/asterisk-behaviour.md)."""
+    """Send the answered customer to the AMD context. No subscription is needed: a channel
+    originated into our application stays subscribed to it after it leaves Stasis, so its
+    hang-up during the analysis still reaches us (recorded: ari_stasis_amd_hangup.txt)."""
     try:
-        ari.subscribe_channel(str(attempt_id))
         ari.continue_in_dialplan(str(attempt_id), context=AMD_CONTEXT)
     except AriError as exc:
         # Not detected, not connected: hang up (ChannelDestroyed closes the row).

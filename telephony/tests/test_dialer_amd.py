@@ -1,9 +1,10 @@
 """Answering-machine detection through the dialer's event handling, against the ARI fake (whose
 frames agree with transcripts/ari_stasis_amd.txt, recorded on a real Asterisk 22): a campaign
-with AMD on sends each answered customer to the AMD context first (subscribed, so its hang-up
-still reaches us); the verdict decides: a person goes to an agent with the 2-second grace
-counted from the verdict, a machine is recorded and hung up or played the campaign's message;
-NOTSURE follows the campaign's policy; a hang-up during detection and a restart are honest."""
+with AMD on sends each answered customer to the AMD context first (its hang-up there still
+reaches us: a channel we originated stays subscribed); the verdict decides: a person goes to
+an agent with the 2-second grace counted from the verdict, a machine is recorded and hung up
+or played the campaign's message; NOTSURE follows the campaign's policy; a hang-up during
+detection and a restart are honest."""
 
 from __future__ import annotations
 
@@ -62,17 +63,15 @@ def detecting(line, campaign, number="+15555550101") -> DialAttempt:
     return attempt
 
 
-def test_an_answer_goes_to_the_amd_context_subscribed_and_no_agent_is_given_yet(
+def test_an_answer_goes_to_the_amd_context_and_no_agent_is_given_yet(
         line, agent, agent_phone, campaign):
     session = ready_session(line, agent, campaign)
     attempt = detecting(line, campaign)
 
     assert attempt.status == Status.DETECTING and attempt.answered_at is not None
-    subscribe, go_on = line.fake.requests[-2:]
-    assert (subscribe["path"], subscribe["query"]) == (
-        "/ari/applications/autodialer/subscription", {"eventSource": f"channel:{attempt.pk}"})
-    assert (go_on["path"], go_on["query"]["context"]) == (
-        f"/ari/channels/{attempt.pk}/continue", AMD_CONTEXT)
+    go_on = line.fake.requests[-1]
+    assert (go_on["method"], go_on["path"], go_on["query"]["context"]) == (
+        "POST", f"/ari/channels/{attempt.pk}/continue", AMD_CONTEXT)
     session.refresh_from_db()
     assert session.state == State.READY and session.attempt_id is None
     # While AMD listens the call is not "waiting": the grace sweep leaves it alone.

@@ -16,10 +16,12 @@ import pytest
 from telephony.tests.fakes.ari import SOFTHANGUP_EXPLICIT, FakeAriServer
 from telephony.tests.fakes.ari_frames import (
     AMD_CALLS,
+    AMD_HANGUPS,
     PJSIP_CALLS,
     Schema,
     disagreements,
     play_amd_calls,
+    play_amd_hangups,
     play_calls,
     play_pjsip_calls,
     sequences,
@@ -140,19 +142,13 @@ def test_amd_calls_leave_and_reenter_stasis_as_recorded():
     assert verdicts == [["amd", status, cause] for _number, status, cause in AMD_CALLS.values()]
 
 
-def test_a_channel_in_the_dialplan_reports_its_end_only_to_a_subscribed_application():
+def test_people_hanging_up_during_amd_report_their_end_as_recorded():
+    # transcripts/ari_stasis_amd_hangup.txt: a BYE 0.5 s into AMD, one channel subscribed to
+    # explicitly, one not: both report the end (originated into our application), causeless.
     with FakeAriServer() as fake:
-        for name in ("heard", "unheard"):
-            fake.route("POST", "/ari/channels", {"endpoint": "Local/s@answer",
-                                                 "app": fake.app, "channelId": name}, None)
-            fake.answer(name)
-        fake.route("POST", f"/ari/applications/{fake.app}/subscription",
-                   {"eventSource": "channel:heard"}, None)
-        for name in ("heard", "unheard"):
-            assert fake.route("POST", f"/ari/channels/{name}/continue",
-                              {"context": "autodialer-amd"}, None)[0] == 204
-            fake.remote_hangup(name)
-        destroyed = [e["channel"]["id"] for e in fake.events_sent
-                     if e["type"] == "ChannelDestroyed"]
+        events = play_amd_hangups(fake)
+    real = recorded_pjsip("ari_stasis_amd_hangup.txt")
 
-    assert destroyed == ["heard"]
+    assert disagreements(events, real) == {}
+    assert sequences(events) == sequences(real, list(AMD_HANGUPS))
+    assert [e["cause"] for e in real if e["type"] == "ChannelDestroyed"] == [0, 0]

@@ -22,8 +22,9 @@ ChannelDestroyed (19, tech_cause 480); channels are named after the endpoint.
 
 And against transcripts/ari_stasis_amd.txt (answering-machine detection): `POST
 /channels/{id}/continue` takes a channel out of Stasis (StasisEnd) into the dialplan, where our
-application hears of it only if subscribed to it (`POST /applications/{app}/subscription`);
-Stasis() in the dialplan brings it back with a new StasisStart whose args carry the verdict.
+application still hears of it while subscribed to it: a channel it originated is, for its whole
+life (transcripts/ari_stasis_amd_hangup.txt), others after `POST /applications/{app}/
+subscription`; Stasis() in the dialplan brings it back with a StasisStart carrying the verdict.
 
     ari.answer(channel_id)           # the customer picks up: StasisStart
     ari.amd_verdict(channel_id, "MACHINE", "LONGGREETING-1500-1500")   # AMD() done: StasisStart
@@ -76,7 +77,8 @@ class FakeAriServer:
         self.channels: dict[str, dict[str, Any]] = {}
         self.bridges: dict[str, dict[str, Any]] = {}
         self.in_stasis: set[str] = set()
-        # Channels our application subscribed to (they send events outside Stasis too).
+        # Channels our application is subscribed to (they send events outside Stasis too):
+        # those it originated, and those it subscribed to.
         self.subscribed: set[str] = set()
         # Answered channels sent on to the dialplan (continue), until Stasis() takes them back.
         self.in_dialplan: set[str] = set()
@@ -209,9 +211,13 @@ class FakeAriServer:
             self.in_dialplan.discard(channel_id)
         if in_dialplan:
             # Answered and out in the dialplan (continued): our application hears of its end
-            # only if it subscribed to the channel.
+            # only if it is subscribed to the channel.
             self.dialstrings.pop(channel_id, None)
             if subscribed:
+                if not request.get("soft"):
+                    # The far end's BYE while a dialplan application (AMD) runs: Asterisk
+                    # gives no cause at all, 0 "Unknown" at the end (ari_stasis_amd_hangup).
+                    request, cause, cause_txt = {}, 0, "Unknown"
                 self.emit({"type": "ChannelHangupRequest", **request, "channel": channel})
                 self.emit({"type": "ChannelDestroyed", "cause": cause, "cause_txt": cause_txt,
                            "channel": channel})
@@ -406,6 +412,9 @@ class FakeAriServer:
                                    "app_name": "AppDial2", "app_data": "(Outgoing Line)"}
             self.app_args[channel_id] = params.get("appArgs", "")
             self.dialstrings[channel_id] = resource
+            # Originated into our application: subscribed to it for the channel's life, in
+            # Stasis or not (ari_stasis_amd_hangup.txt).
+            self.subscribed.add(channel_id)
         self.channels[channel_id] = channel
         return 200, dict(channel)
 

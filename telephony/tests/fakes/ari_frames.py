@@ -175,8 +175,8 @@ AMD_CALLS = {"human": ("+12125550201", "HUMAN", "HUMAN-800-800"),
 def play_amd_calls(fake: FakeAriServer) -> list[dict]:
     """The calls of transcripts/ari_stasis_amd.txt (and of the integration suite's
     test_dialer_amd.py), played on the fake: each customer answers into our application, is
-    subscribed to and continued to the AMD context, comes back with the verdict and is hung
-    up by us. Returns the fake's events."""
+    continued to the AMD context, comes back with the verdict and is hung up by us. Returns
+    the fake's events."""
     fake.endpoints[("PJSIP", TRUNK)] = {"technology": "PJSIP", "resource": TRUNK,
                                         "state": "online", "channel_ids": []}
     for name, (number, status, cause) in AMD_CALLS.items():
@@ -184,13 +184,36 @@ def play_amd_calls(fake: FakeAriServer) -> list[dict]:
             "endpoint": f"PJSIP/{number}@{TRUNK}", "app": fake.app, "appArgs": "customer",
             "channelId": name}, None)[0] == 200
         fake.answer(name)
-        assert fake.route("POST", f"/ari/applications/{fake.app}/subscription",
-                          {"eventSource": f"channel:{name}"}, None)[0] == 200
         assert fake.route("POST", f"/ari/channels/{name}/continue",
                           {"context": "autodialer-amd", "extension": "s", "priority": "1"},
                           None)[0] == 204
         fake.amd_verdict(name, status, cause)
         assert fake.route("DELETE", f"/ari/channels/{name}", {}, None)[0] == 204
+    return list(fake.events_sent)
+
+
+# transcripts/ari_stasis_amd_hangup.txt: two people who hang up (BYE) during AMD, one
+# explicitly subscribed to: both still report their end (carrier_amd: ...9 hangs up).
+AMD_HANGUPS = {"unsubscribed": "+12125550209", "subscribed": "+12125550219"}
+
+
+def play_amd_hangups(fake: FakeAriServer) -> list[dict]:
+    """The calls of transcripts/ari_stasis_amd_hangup.txt on the fake: each answers into our
+    application and is continued to the AMD context (the second subscribed to first), then
+    the far end hangs up during the analysis. Returns the fake's events."""
+    fake.endpoints[("PJSIP", TRUNK)] = {"technology": "PJSIP", "resource": TRUNK,
+                                        "state": "online", "channel_ids": []}
+    for name, number in AMD_HANGUPS.items():
+        assert fake.route("POST", "/ari/channels", {
+            "endpoint": f"PJSIP/{number}@{TRUNK}", "app": fake.app, "appArgs": "customer",
+            "channelId": name}, None)[0] == 200
+        fake.answer(name)
+        if name == "subscribed":
+            assert fake.route("POST", f"/ari/applications/{fake.app}/subscription",
+                              {"eventSource": f"channel:{name}"}, None)[0] == 200
+        assert fake.route("POST", f"/ari/channels/{name}/continue",
+                          {"context": "autodialer-amd"}, None)[0] == 204
+        fake.remote_hangup(name)
     return list(fake.events_sent)
 
 

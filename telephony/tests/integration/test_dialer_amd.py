@@ -1,11 +1,12 @@
 """Answering-machine detection on a real Asterisk 22 (issue #14): a carrier (sipp) whose
 answered calls send a greeting as RTP (amd_audio.py: a short "hello" then silence for a
 person, a long continuous greeting for a machine). The customer leg is originated into our
-Stasis application as every dialer call is; on its StasisStart the application subscribes to
-it and sends it (`continue`) to the generated `autodialer-amd` context, where AMD() listens
-and Stasis() hands it back with the verdict. With RECORD_TRANSCRIPTS=<dir> the frames are
-saved there as ari_stasis_amd.txt (the copy in fakes/transcripts/ is what the unit tests
-replay)."""
+Stasis application as every dialer call is; on its StasisStart the application sends it
+(`continue`) to the generated `autodialer-amd` context, where AMD() listens and Stasis() hands
+it back with the verdict; a channel we originated stays subscribed to our application out of
+Stasis, so a hang-up during the analysis reaches us. With RECORD_TRANSCRIPTS=<dir> the frames
+are saved there as ari_stasis_amd.txt and ari_stasis_amd_hangup.txt (the copies in
+fakes/transcripts/ are what the unit tests replay)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from telephony.services.asterisk import ari_config_for
 from telephony.tests.fakes.ari import FakeAriServer
 from telephony.tests.fakes.ari_frames import (
     AMD_CALLS,
+    AMD_HANGUPS,
     disagreements,
     play_amd_calls,
+    play_amd_hangups,
     sequences,
 )
 from telephony.tests.integration.amd_audio import human_greeting, machine_greeting
@@ -73,7 +76,6 @@ def test_amd_in_the_dialplan_hands_the_verdict_back_to_stasis(pbx):
                                      channel_id=ids[name], timeout=5, app_args="customer")
                 stream.until(started(ids[name], "customer"))
                 began = time.monotonic()
-                ari.subscribe_channel(ids[name])
                 ari.continue_in_dialplan(ids[name], context=AMD_CONTEXT)
                 events = stream.until(started(ids[name], "amd"), timeout=10)
                 seconds[name] = time.monotonic() - began
@@ -89,9 +91,9 @@ def test_amd_in_the_dialplan_hands_the_verdict_back_to_stasis(pbx):
     directory = os.environ.get("RECORD_TRANSCRIPTS")
     if directory:
         Path(directory, "ari_stasis_amd.txt").write_text(
-            "## PJSIP customers into Stasis via the trunk (sipp carrier_amd): each subscribed "
-            "and continued to autodialer-amd, back in Stasis with the AMD verdict, hung up by "
-            "us; a person (1 s greeting), then a machine (6 s greeting)\n## EVENTS\n"
+            "## PJSIP customers into Stasis via the trunk (sipp carrier_amd): each continued "
+            "to autodialer-amd, back in Stasis with the AMD verdict, hung up by us; a person "
+            "(1 s greeting), then a machine (6 s greeting)\n## EVENTS\n"
             + "".join(json.dumps(e) + "\n" for e in real))
     assert verdicts["human"][1] == "HUMAN", verdicts
     assert verdicts["machine"][1] == "MACHINE", verdicts
@@ -100,6 +102,44 @@ def test_amd_in_the_dialplan_hands_the_verdict_back_to_stasis(pbx):
         fake_events = play_amd_calls(fake)
     assert disagreements(fake_events, real) == {}
     assert sequences(fake_events) == sequences(real, list(AMD_CALLS))
+
+
+def test_a_channel_we_originated_reports_its_end_from_the_dialplan_subscribed_or_not(pbx):
+    # Two people who hang up (BYE) 0.5 s into the analysis, continued to the AMD context; only
+    # the second explicitly subscribed to. A channel originated into our application stays
+    # subscribed to it out of Stasis: both ends reach us, so the dialer does not subscribe.
+    _uas, carrier = amd_carrier(pbx)
+    ids = {name: str(uuid.uuid4()) for name in AMD_HANGUPS}
+    stream = Stream(pbx)
+    try:
+        with AriClient(ari_config_for(pbx.server)) as ari:
+            for name, number in AMD_HANGUPS.items():
+                ari.originate_to_app(endpoint=carrier_endpoint(carrier, number),
+                                     channel_id=ids[name], timeout=5, app_args="customer")
+                stream.until(started(ids[name], "customer"))
+                if name == "subscribed":
+                    ari.subscribe_channel(ids[name])
+                ari.continue_in_dialplan(ids[name], context=AMD_CONTEXT)
+                stream.until(gone(ids[name]), timeout=5)
+            real = list(stream.events)
+    finally:
+        stream.close()
+    directory = os.environ.get("RECORD_TRANSCRIPTS")
+    if directory:
+        Path(directory, "ari_stasis_amd_hangup.txt").write_text(
+            "## PJSIP customers (sipp carrier_amd ...9: a person who hangs up, BYE, 0.5 s "
+            "after answering) continued to autodialer-amd: the first not subscribed "
+            "explicitly, the second subscribed\n## EVENTS\n"
+            + "".join(json.dumps(e) + "\n" for e in real))
+    destroyed = {e["channel"]["id"]: e["cause"] for e in real
+                 if e["type"] == "ChannelDestroyed"}
+    # A BYE while AMD() runs carries no cause: ChannelHangupRequest has none, ChannelDestroyed
+    # says 0 "Unknown" (bridged, the same BYE gives 16).
+    assert destroyed == {ids["unsubscribed"]: 0, ids["subscribed"]: 0}
+    with FakeAriServer() as fake:
+        fake_events = play_amd_hangups(fake)
+    assert disagreements(fake_events, real) == {}
+    assert sequences(fake_events) == sequences(real, list(AMD_HANGUPS))
 
 
 def test_the_dialer_gives_the_person_to_the_agent_and_hangs_up_on_the_machine(
