@@ -4,6 +4,7 @@ machine talks on. AMD() measures voice by frame energy against its silence thres
 a 400 Hz tone stands in for speech and zero samples for silence.
 
     files = {"human.pcmu": human_greeting(), "machine.pcmu": machine_greeting()}
+    (pbx.sounds_dir / "autodialer" / "machine-message.sln").write_bytes(slin_tone(1.0))
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def tone(seconds: float, *, hz: float = 400.0, level: int = 8000) -> bytes:
 
 def silence(seconds: float) -> bytes:
     return bytes([ulaw(0)]) * int(seconds * RATE)
+
+
+def slin_tone(seconds: float, *, hz: float = 600.0, level: int = 8000) -> bytes:
+    """Asterisk's raw signed linear (.sln: 16-bit little-endian, 8 kHz), for a prompt it
+    plays itself (the machine message)."""
+    return b"".join(int(level * math.sin(2 * math.pi * hz * n / RATE)).to_bytes(
+        2, "little", signed=True) for n in range(int(seconds * RATE)))
 
 
 def human_greeting() -> bytes:

@@ -145,6 +145,11 @@ class Pbx:
         return self.instance.ports
 
     @property
+    def sounds_dir(self) -> Path:
+        """Where this Asterisk finds `sound:<name>` (write `<name>.sln`, raw 8 kHz slin)."""
+        return self.instance.sounds_dir
+
+    @property
     def ami_port(self) -> int:
         return self.ports.ami
 

@@ -11,8 +11,10 @@ What the instance is made of (../shared/asterisk/runtime/README.md, FACTS.md):
   say CHANGE-ME, put `#include pjsip_realtime.conf` in pjsip.conf, merge modules.conf and
   extensions.conf into Asterisk's own (here: they are the whole file);
 - the test-only files the runtime README names: asterisk.conf giving every directory (without the
-  sample's `(!)`), manager.conf / http.conf / ari.conf with a user of ours on free loopback
-  ports, rtp.conf with a port range of our own, logger.conf writing `<root>/log/messages`;
+  sample's `(!)`; astdatadir the installation's, linked, with a sounds directory of the
+  instance's own: `sounds_dir`), manager.conf / http.conf / ari.conf with a user of ours on
+  free loopback ports, rtp.conf with a port range of our own, logger.conf writing
+  `<root>/log/messages`;
 - ODBC without /etc: odbc.ini and odbcinst.ini in `<root>/odbc`, passed as ODBCSYSINI.
 
 Nothing here imports Django: the session fixture (conftest.py) gathers the Django side.
@@ -204,8 +206,28 @@ class AsteriskInstance:
             + modules.strip() + "\n")
         self._write_test_only_files()
 
+    @property
+    def sounds_dir(self) -> Path:
+        """This instance's own sounds directory (the runtime ships none): a test writes the
+        prompts it plays here, e.g. `autodialer/machine-message.sln` for
+        `sound:autodialer/machine-message`."""
+        return self.root / "data" / "sounds"
+
+    def _data_dir(self, shared: str) -> Path:
+        """astdatadir for this instance: the installation's (documentation, rest-api, ...)
+        linked entry by entry, with a sounds directory of its own, so tests never write into
+        /opt/asterisk, which other instances share."""
+        data = self.root / "data"
+        self.sounds_dir.mkdir(parents=True, exist_ok=True)
+        for entry in Path(shared).iterdir():
+            link = data / entry.name
+            if entry.name != "sounds" and not link.exists():
+                link.symlink_to(entry)
+        return data
+
     def _write_test_only_files(self) -> None:
         dirs = asterisk_dirs(self.binary)
+        dirs["astdatadir"] = str(self._data_dir(dirs["astdatadir"]))
         lines = ["[directories]", f"astetcdir => {self.etc}"]
         lines += [f"{key} => {value}" for key, value in dirs.items()]
         lines += [f"astvarlibdir => {self.root / 'lib'}", f"astdbdir => {self.root / 'db'}",

@@ -22,7 +22,7 @@ from django.urls import reverse
 from telephony.asterisk.ari import AriClient
 from telephony.asterisk.confgen import AMD_CONTEXT
 from telephony.dialer.worker import carrier_endpoint
-from telephony.models import AgentSession, DialAttempt, Lead
+from telephony.models import AgentSession, Campaign, DialAttempt, Lead
 from telephony.services.asterisk import ari_config_for
 from telephony.tests.fakes.ari import FakeAriServer
 from telephony.tests.fakes.ari_frames import (
@@ -33,7 +33,7 @@ from telephony.tests.fakes.ari_frames import (
     play_amd_hangups,
     sequences,
 )
-from telephony.tests.integration.amd_audio import human_greeting, machine_greeting
+from telephony.tests.integration.amd_audio import human_greeting, machine_greeting, slin_tone
 from telephony.tests.integration.dialer_scene import AriObserver, DialerProcess, dialer_campaign
 from telephony.tests.integration.harness import CARRIER_ADDRESS
 from telephony.tests.integration.scenes import agent_with_phone, carrier_on, wait_for
@@ -142,13 +142,17 @@ def test_a_channel_we_originated_reports_its_end_from_the_dialplan_subscribed_or
     assert sequences(fake_events) == sequences(real, list(AMD_HANGUPS))
 
 
-def test_the_dialer_gives_the_person_to_the_agent_and_hangs_up_on_the_machine(
+def test_the_dialer_gives_the_person_to_the_agent_and_the_machine_its_message(
         pbx, django_user_model):
     client, phone = agent_with_phone(pbx, django_user_model, username="amy", extension="7401")
     pbx.phone("7401", phone.secret)
     _uas, carrier = amd_carrier(pbx)
+    (pbx.sounds_dir / "autodialer").mkdir(exist_ok=True)
+    (pbx.sounds_dir / "autodialer" / "machine-message.sln").write_bytes(slin_tone(1.0))
     campaign = dialer_campaign(carrier, [phone.user], [HUMAN, MACHINE], name="AMD test",
-                               amd_enabled=True)
+                               amd_enabled=True,
+                               amd_machine_action=Campaign.MachineAction.MESSAGE,
+                               amd_machine_sound="autodialer/machine-message")
     observer = AriObserver(pbx)
     dialer = DialerProcess(pbx.root).start()
     ari = AriClient(ari_config_for(pbx.server))
@@ -176,6 +180,18 @@ def test_the_dialer_gives_the_person_to_the_agent_and_hangs_up_on_the_machine(
     assert machine.amd_result == "MACHINE" and machine.amd_cause
     assert not machine.abandoned and machine.closed_at is not None
     assert machine.connected_at is None
+    # The machine heard the whole message (Asterisk found and played the sound), then the
+    # dialer hung up: its channel ended after the playback finished.
+    machine_events = [e for e in observer.events
+                      if (e.get("channel") or {}).get("id") == str(machine.pk)
+                      or (e.get("playback") or {}).get("target_uri") == f"channel:{machine.pk}"]
+    kinds = [e["type"] for e in machine_events if e["type"].startswith(("Playback",
+                                                                          "ChannelDestroyed"))]
+    finished = [e["playback"] for e in machine_events if e["type"] == "PlaybackFinished"]
+    print(f"machine after the verdict: {kinds}; playback {finished}")
+    assert kinds == ["PlaybackStarted", "PlaybackFinished", "ChannelDestroyed"], kinds
+    assert finished[0]["state"] == "done"
+    assert finished[0]["media_uri"] == "sound:autodialer/machine-message"
     # One attempt per lead here (dialer_campaign): the machine's lead is used up, by "machine".
     lead = Lead.objects.get(pk=machine.lead_id)
     assert (lead.state, lead.last_outcome) == (Lead.State.EXHAUSTED, "machine")
