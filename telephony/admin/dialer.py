@@ -42,8 +42,9 @@ class DialAttemptAdmin(ReadOnlyAdmin):
     """The ledger is append-only: the database refuses changes to sealed rows anyway."""
 
     list_display = ("created_at", "phone_number", "campaign_id", "status", "abandoned",
-                    "agent_username", "ring_seconds", "disposition", "carrier_name")
-    list_filter = ("status", "abandoned")
+                    "amd_result", "agent_username", "ring_seconds", "disposition",
+                    "carrier_name")
+    list_filter = ("status", "abandoned", "amd_result")
     search_fields = ("phone_number", "id", "agent_username")
     date_hierarchy = "created_at"
 

@@ -14,11 +14,12 @@ import pytest
 from django.utils import timezone
 
 from telephony.asterisk.confgen import AMD_CONTEXT
-from telephony.dialer.events import waiting_expire
+from telephony.dialer.events import PREVIEW_WORKER, waiting_expire
 from telephony.dialer.reconcile import dialer_reconcile
 from telephony.dialer.sessions import agent_session_pause
 from telephony.forms.campaigns import CampaignForm
 from telephony.models import AgentSession, Campaign, DialAttempt, Lead, LeadList, PauseCode
+from telephony.services.ledger_export import ledger_export
 from telephony.tests.call_fixtures import *  # noqa: F403
 from telephony.tests.dialer_helpers import Line, ready_session
 from telephony.tests.fakes import wait_until
@@ -88,6 +89,18 @@ def test_without_amd_the_answer_goes_straight_to_the_agent(line, agent, agent_ph
     assert not any(r["path"].endswith("/continue") for r in line.fake.requests)
 
 
+def test_a_preview_call_is_never_sent_through_amd(line, campaign):
+    # Its agent dialled it and is already listening in their bridge.
+    attempt = customer(line, campaign)
+    DialAttempt.objects.filter(pk=attempt.pk).update(worker=PREVIEW_WORKER)
+    line.fake.answer(str(attempt.pk))
+    line.deliver()
+
+    attempt.refresh_from_db()
+    assert attempt.status == Status.ANSWERED
+    assert not any(r["path"].endswith("/continue") for r in line.fake.requests)
+
+
 def test_a_person_is_given_to_the_ready_agent_with_the_verdict_on_the_row(
         line, agent, agent_phone, campaign):
     session = ready_session(line, agent, campaign)
@@ -140,6 +153,12 @@ def test_a_machine_is_hung_up_recorded_and_never_given_to_an_agent(line, agent, 
     assert lead.state == Lead.State.RETRY and lead.last_machine_drop_at is not None
     session.refresh_from_db()
     assert session.state == State.READY
+    # The audit CSV carries the verdict.
+    header, row = (line.strip().split(",") for line in ledger_export(campaign_id=campaign.pk))
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["status"], cells["amd_result"], cells["amd_cause"]) == (
+        "machine", "MACHINE", "LONGGREETING-1500-1500")
+    assert cells["amd_at"] == attempt.amd_at.isoformat()
 
 
 def test_a_machine_hears_the_campaigns_message_then_is_hung_up(line, campaign):
