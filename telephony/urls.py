@@ -13,6 +13,7 @@ from telephony.views import (
     leads,
     live,
     my_phone,
+    phone_list,
     phone_selection,
     phones,
     server_checks,
@@ -23,6 +24,7 @@ app_name = "telephony"
 
 urlpatterns: list = []
 urlpatterns += servers.urlpatterns
+urlpatterns += phone_list.urlpatterns
 urlpatterns += phones.urlpatterns
 urlpatterns += phone_selection.urlpatterns
 urlpatterns += my_phone.urlpatterns

@@ -1,4 +1,4 @@
-"""`{% phone_rows rows %}`: the extension list's table rows (views/phones.py `_list_rows`).
+"""`{% phone_rows rows %}`: the extension list's table rows (views/phone_list.py `_list_rows`).
 
 Python, not a `{% for %}` over eleven variables: at 500 rows the template engine resolved and
 escaped 5,600 variables per page (half of the page's CPU time after the rows became plain

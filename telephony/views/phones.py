@@ -1,16 +1,15 @@
-"""Extensions (phones): admin-only list, create, edit, delete, detail, bulk create, CSV."""
+"""Extensions (phones): admin-only create, edit, delete, detail, bulk create, CSV import; the
+list and its export are views/phone_list.py."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import Q
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from autodialer.input import query_int
-from telephony.forms.phone_selection import ACTIONS
 from telephony.forms.phones import (
     AgentChoiceField,
     PhoneBulkForm,
@@ -18,11 +17,10 @@ from telephony.forms.phones import (
     PhoneImportForm,
     free_agents_queryset,
 )
-from telephony.models import AsteriskServer, Phone, PhoneImportJob
+from telephony.models import Phone, PhoneImportJob
 from telephony.realtime.phones import realtime_rows_for
 from telephony.services.phone_csv import (
     phone_csv_check,
-    phone_csv_export,
     phone_csv_import,
     phone_csv_template,
 )
@@ -33,7 +31,6 @@ from telephony.services.phone_import_job import (
     phone_import_enqueue,
     phone_import_requeue,
 )
-from telephony.services.phone_selection import YES_NO, PhoneFilter
 from telephony.services.phones import (
     EDITABLE_FIELDS,
     BulkCollisionError,
@@ -45,8 +42,7 @@ from telephony.services.phones import (
     phone_delete,
     phone_update,
 )
-from telephony.services.registration import registration_of_phone, registrations_by_server
-from telephony.templatetags.registration import registration_cell
+from telephony.services.registration import registration_of_phone
 from telephony.views.csv_import import csv_download, csv_import_page
 from telephony.views.import_jobs import (
     JobPages,
@@ -57,128 +53,6 @@ from telephony.views.import_jobs import (
 )
 from telephony.views.service_errors import form_add_service_error
 from users.roles import admin_required
-
-PAGE_SIZE = 50
-PAGE_SIZES = (25, 50, 100, 250, 500)
-# ?sort= key -> the columns it orders by (allowlisted: a query string never names a column).
-# The extension ends every ordering, so a page boundary is stable when the key ties.
-SORTS = {
-    "extension": ("extension",),
-    "name": ("name", "extension"),
-    "agent": ("user__username", "extension"),
-    "server": ("server__name", "extension"),
-    "context": ("context", "extension"),
-    "active": ("is_active", "extension"),
-}
-
-
-def _sorting(request) -> tuple[str, list[str]]:
-    """The ?sort= value as understood (unknown keys fall back to the extension) and the
-    ORDER BY it means; a leading '-' reverses the first column."""
-    raw = request.GET.get("sort", "")
-    key = raw.removeprefix("-")
-    if key not in SORTS:
-        return "extension", ["extension"]
-    columns = list(SORTS[key])
-    if raw.startswith("-"):
-        columns[0] = "-" + columns[0]
-    return raw, columns
-
-
-def _page_size(request) -> int:
-    size = request.GET.get("per_page", "")
-    return int(size) if size in {str(choice) for choice in PAGE_SIZES} else PAGE_SIZE
-
-
-def _list_filter(request) -> PhoneFilter:
-    """The list's search and filters from the query string (unknown choices are "either")."""
-    values = {key: request.GET.get(key, "").strip() for key in ("q", "assigned", "active")}
-    # str.isdigit() takes '²', which int() refuses: read it strictly (a 400 if malformed).
-    return PhoneFilter(
-        q=values["q"], server_id=query_int(request, "server", minimum=1),
-        assigned=values["assigned"] if values["assigned"] in YES_NO else "",
-        active=values["active"] if values["active"] in YES_NO else "")
-
-
-def _filtered_phones(request):
-    """The list's search, filters and order, shared by the page and its CSV export."""
-    sort, ordering = _sorting(request)
-    phone_filter = _list_filter(request)
-    phones = phone_filter.queryset().select_related("server", "user").order_by(*ordering)
-    filters = {"q": phone_filter.q, "assigned": phone_filter.assigned,
-               "active": phone_filter.active, "sort": sort,
-               "server": request.GET.get("server", "").strip(), "filter": phone_filter}
-    return phones, filters
-
-
-def _url_format(name: str) -> str:
-    """`name`'s URL with "{pk}" for the id: one reverse() for the page, not one per row."""
-    sentinel = 987_654_321_012
-    return reverse(name, args=[sentinel]).replace(str(sentinel), "{pk}")
-
-
-# What a row shows, read as plain values: building 1,500 model instances (phone, server, user)
-# for a 500-row page cost more than the query.
-ROW_VALUES = ("pk", "extension", "name", "user__username", "server_id", "context",
-              "is_active")
-
-
-def _list_rows(page, registrations, server_names: dict[int, str]) -> list[dict]:
-    """What each row of the list shows, as plain values. A 500-row page spent most of its time
-    in the template resolving `phone.user.username`-style lookups, three {% url %} tags and an
-    {% include %} of the registration cell per row; here the URLs are formatted from one
-    reverse each and the cell comes from the tag's Python function."""
-    detail, edit, delete = (_url_format(f"telephony:phone_{name}")
-                            for name in ("detail", "edit", "delete"))
-    rows = []
-    for phone in page:
-        pk = phone["pk"]
-        rows.append({
-            "pk": pk, "extension": phone["extension"], "name": phone["name"],
-            "agent": phone["user__username"] or "",
-            "server": server_names.get(phone["server_id"], ""), "context": phone["context"],
-            "is_active": phone["is_active"],
-            "registration": registration_cell(registrations[phone["extension"]]),
-            "detail_url": detail.format(pk=pk), "edit_url": edit.format(pk=pk),
-            "delete_url": delete.format(pk=pk),
-        })
-    return rows
-
-
-@admin_required
-def phone_list(request):
-    phones, filters = _filtered_phones(request)
-    page = Paginator(phones.values(*ROW_VALUES), _page_size(request)).get_page(
-        request.GET.get("page"))
-    # Every server in one query: the filter's choices, the rows' server names and the AMI
-    # settings to ask each one (one PJSIPShowContacts per server for the whole page).
-    servers = {server.pk: server for server in AsteriskServer.objects.order_by("name")}
-    groups: dict[int, list[str]] = {}
-    for phone in page:
-        groups.setdefault(phone["server_id"], []).append(phone["extension"])
-    registrations = registrations_by_server(
-        ((servers.get(pk), extensions) for pk, extensions in groups.items()),
-        max_age=settings.REGISTRATION_CACHE_SECONDS)
-    server_names = {pk: server.name for pk, server in servers.items()}
-    return render(request, "telephony/phones/phone_list.html", {
-        "page": page,
-        "rows": _list_rows(page, registrations, server_names),
-        # "Select all N matching": the filter travels with the bulk form, in words on the page.
-        "matching": {"count": f"{page.paginator.count:,}",
-                     "more_than_page": page.paginator.count > len(page.object_list),
-                     "fields": filters["filter"].as_fields(),
-                     "description": filters["filter"].describe(server_names)},
-        "registration_problem": registrations.problem,
-        "registration_age": registrations.age,
-        "registration_cache_seconds": settings.REGISTRATION_CACHE_SECONDS,
-        "filters": filters,
-        "servers": servers.values(),
-        "query_string": request.GET.urlencode(),
-        "page_sizes": PAGE_SIZES,
-        "columns": [("extension", "Extension"), ("name", "Name"), ("agent", "Agent"),
-                    ("server", "Server"), ("context", "Context")],
-        "actions": ACTIONS,
-    })
 
 
 def _fields(form) -> dict:
@@ -351,18 +225,6 @@ def phone_import_template(request):
     return csv_download(phone_csv_template(), "extensions-template.csv")
 
 
-@admin_required
-def phone_export(request):
-    phones, _filters = _filtered_phones(request)
-    include_secrets = request.GET.get("secrets") == "1"
-    response = HttpResponse(phone_csv_export(phones=phones, include_secrets=include_secrets),
-                            content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="extensions.csv"'
-    # The secrets variant must not linger in a shared cache or the browser's.
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 AGENT_SEARCH_LIMIT = 50
 
 
@@ -389,7 +251,6 @@ def phone_agent_search(request):
 
 urlpatterns = [
     path("extensions/agents/", phone_agent_search, name="phone_agent_search"),
-    path("extensions/", phone_list, name="phone_list"),
     path("extensions/add/", phone_create_view, name="phone_create"),
     path("extensions/bulk/", phone_bulk_create_view, name="phone_bulk_create"),
     path("extensions/import/", phone_import, name="phone_import"),
@@ -401,7 +262,6 @@ urlpatterns = [
          name="phone_import_job_cancel"),
     path("extensions/import/jobs/<int:pk>/requeue/", phone_import_job_requeue,
          name="phone_import_job_requeue"),
-    path("extensions/export/", phone_export, name="phone_export"),
     path("extensions/<int:pk>/", phone_detail, name="phone_detail"),
     path("extensions/<int:pk>/edit/", phone_edit, name="phone_edit"),
     path("extensions/<int:pk>/delete/", phone_delete_view, name="phone_delete"),
