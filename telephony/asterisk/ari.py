@@ -287,6 +287,14 @@ class AriClient:
         self._request("POST", f"/applications/{_segment(self.config.app)}/subscription",
                       params={"eventSource": f"channel:{channel_id}"})
 
+    def subscribe_endpoint(self, technology: str, resource: str) -> None:
+        """Have our application receive an endpoint's events: ContactStatusChange says when
+        a contact stops answering its qualify (a phone unplugged), with the endpoint "offline"
+        once none is reachable."""
+        _check(technology=technology, resource=resource)
+        self._request("POST", f"/applications/{_segment(self.config.app)}/subscription",
+                      params={"eventSource": f"endpoint:{technology}/{resource}"})
+
     def continue_in_dialplan(self, channel_id: str, *, context: str, extension: str = "s",
                              priority: int = 1) -> None:
         """The channel leaves our application (StasisEnd) for the dialplan at

@@ -29,6 +29,8 @@ AgentSession's id, so every event finds its row by primary key.
   ChannelDestroyed of a customer   -> the attempt ends with an outcome from the cause; its
                                       agent goes to wrap-up
   ChannelDestroyed of an agent leg -> the session ends (a customer with them is hung up)
+  ContactStatusChange Unreachable  -> an agent's phone stopped answering qualify (unplugged):
+    (endpoint offline)                its session ends, its leg is hung up
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from telephony.asterisk.ari import AriClient, AriError
 from telephony.asterisk.confgen import AMD_CONTEXT, AMD_STASIS_ARG
 from telephony.dialer.sessions import bridge_id_for, session_transition
 from telephony.dialer.worker import LEAD_OUTCOMES, lead_outcome
-from telephony.models import AgentSession, AsteriskServer, Campaign, DialAttempt
+from telephony.models import AgentSession, AsteriskServer, Campaign, DialAttempt, Phone
 
 Status = DialAttempt.Status
 State = AgentSession.State
@@ -64,7 +66,7 @@ _UNANSWERED = {17: Status.BUSY, 18: Status.NO_ANSWER, 19: Status.NO_ANSWER,
 
 
 _HANDLED = frozenset({"StasisStart", "ChannelStateChange", "ChannelDestroyed", "Dial",
-                      "PlaybackFinished"})
+                      "PlaybackFinished", "ContactStatusChange"})
 # Dial events about a leg we originated carry it as `peer`; their dialstatus says how a call
 # that never answered ended (a Local or some trunk legs end with cause 0 "Unknown", see
 # tests/fakes/transcripts/ari_stasis_local.txt).
@@ -72,6 +74,9 @@ _DIALSTATUS = {"RINGING": Status.RINGING, "BUSY": Status.BUSY, "NOANSWER": Statu
                "CONGESTION": Status.FAILED, "CHANUNAVAIL": Status.FAILED,
                "CANCEL": Status.NO_ANSWER}
 SAFE_HARBOR_PLAYBACK = "safeharbor-"
+# ContactStatusChange statuses of a phone Asterisk can no longer reach (qualify unanswered; the
+# registration gone).
+UNREACHABLE_CONTACT = frozenset({"Unreachable", "Removed"})
 MACHINE_PLAYBACK = "machine-"  # the campaign's message to an answering machine
 PREVIEW_WORKER = "preview"  # DialAttempt.worker of a preview call (dialer/preview.py)
 
@@ -89,6 +94,13 @@ def event_wanted(event: dict[str, Any]) -> bool:
     if kind == "PlaybackFinished":
         return str((event.get("playback") or {}).get("id", "")).startswith(
             (SAFE_HARBOR_PLAYBACK, MACHINE_PLAYBACK))
+    if kind == "ContactStatusChange":  # an agent's phone: only its last contact failing matters
+        endpoint = event.get("endpoint") or {}
+        status = (event.get("contact_info") or {}).get("contact_status")
+        # "offline": no contact of the endpoint is reachable any more (another one of a phone
+        # with several would keep it online: its calls still ring somewhere).
+        return (endpoint.get("technology") == "PJSIP" and endpoint.get("state") == "offline"
+                and status in UNREACHABLE_CONTACT)
     return _id(event) is not None
 
 
@@ -110,6 +122,9 @@ def handle_event(server: AsteriskServer, event: dict[str, Any], ari: AriClient, 
         target = str(event["playback"].get("target_uri", ""))
         if target.startswith("channel:"):
             _quietly(ari.hangup, target.removeprefix("channel:"))
+        return
+    if kind == "ContactStatusChange":
+        _agent_phone_offline(server, str(event["endpoint"].get("resource", "")), ari, now)
         return
     channel_id = _id(event)
     if kind == "Dial":
@@ -160,7 +175,31 @@ def _agent_answered(session_id: uuid.UUID, ari: AriClient, now: datetime) -> Non
         session = AgentSession.objects.select_for_update().get(pk=session_id)
         if session.is_live and session.state == State.LOGGED_OUT:
             session_transition(session, State.READY, at=now)
+    agent_phone_watch(session, ari)
     waiting_assign(session.server, ari, now=now)
+
+
+def agent_phone_watch(session: AgentSession, ari: AriClient) -> None:
+    """Subscribe our application to the agent's endpoint: an unplugged phone sends no BYE and
+    its leg stays up in Asterisk, but its next qualify fails: ContactStatusChange Unreachable
+    with the endpoint offline (transcripts/ari_phone_unplugged.txt), which ends the session
+    (_agent_phone_offline). Without it the
+    agent would stay "ready" and customers would be put through to a dead phone."""
+    extension = (Phone.objects.filter(pk=session.phone_id).values_list("extension", flat=True)
+                 .first())
+    if extension:
+        _quietly(ari.subscribe_endpoint, "PJSIP", extension)
+
+
+def _agent_phone_offline(server: AsteriskServer, extension: str, ari: AriClient,
+                         now: datetime) -> None:
+    sessions = AgentSession.objects.filter(server=server, ended_at__isnull=True,
+                                           phone__extension=extension).values_list("pk",
+                                                                                   flat=True)
+    for session_id in list(sessions):
+        _agent_end(session_id, ari, now, "phone unreachable (it stopped answering Asterisk's "
+                                         "qualify)")
+        _quietly(ari.hangup, str(session_id))  # its leg is still up in Asterisk
 
 
 def _customer_answered(server: AsteriskServer, attempt_id: uuid.UUID, ari: AriClient,
@@ -359,14 +398,19 @@ def _customer_gone(attempt_id: uuid.UUID, now: datetime, cause: int | None,
 
 
 def _agent_gone(session_id: uuid.UUID, ari: AriClient, now: datetime, cause_text: str) -> None:
+    _agent_end(session_id, ari, now,
+               f"phone hung up ({cause_text})" if cause_text else "hung up")
+
+
+def _agent_end(session_id: uuid.UUID, ari: AriClient, now: datetime, reason: str) -> None:
+    """End a live session (once): its bridge goes, and a customer with the agent is hung up."""
     with transaction.atomic():
         session = AgentSession.objects.select_for_update().get(pk=session_id)
         if not session.is_live:
             return
         customer = (session.attempt_id if session.state in (State.ON_CALL, State.RESERVED)
                     else None)
-        session_transition(session, State.LOGGED_OUT, at=now,
-                           reason=f"phone hung up ({cause_text})" if cause_text else "hung up")
+        session_transition(session, State.LOGGED_OUT, at=now, reason=reason)
     if session.bridge_id:
         _quietly(ari.bridge_destroy, session.bridge_id)
     if customer:

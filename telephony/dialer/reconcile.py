@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.asterisk.ari import AriClient
-from telephony.dialer.events import GRACE
+from telephony.dialer.events import GRACE, agent_phone_watch
 from telephony.dialer.sessions import session_transition
 from telephony.dialer.worker import LEAD_OUTCOMES, lead_outcome
 from telephony.models import AgentSession, AsteriskServer, DialAttempt
@@ -110,9 +110,13 @@ def dialer_reconcile(server: AsteriskServer, ari: AriClient, *,
             result.attempts_closed += 1
     sessions = AgentSession.objects.filter(server=server, ended_at__isnull=True,
                                            started_at__lt=now - IN_FLIGHT)
-    for session_id in sessions.values_list("pk", flat=True):
+    for session in sessions.only("pk", "phone_id"):
+        session_id = session.pk
         if str(session_id) in present:
             result.still_live += 1
+            # Asterisk may have lost our endpoint subscription with the event stream: a phone
+            # unplugged meanwhile must still end its session.
+            agent_phone_watch(session, ari)
             continue
         with transaction.atomic():
             session = AgentSession.objects.select_for_update().get(pk=session_id)

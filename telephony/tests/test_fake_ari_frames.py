@@ -152,3 +152,30 @@ def test_people_hanging_up_during_amd_report_their_end_as_recorded():
     assert disagreements(events, real) == {}
     assert sequences(events) == sequences(real, list(AMD_HANGUPS))
     assert [e["cause"] for e in real if e["type"] == "ChannelDestroyed"] == [0, 0]
+
+
+def test_an_unplugged_phone_is_reported_as_recorded():
+    # transcripts/ari_phone_unplugged.txt: the integration suite's test_dialer_phone_lost.py.
+    from telephony.asterisk.ari import AriClient
+
+    head, _ = (TRANSCRIPTS / "ari_phone_unplugged.txt").read_text().split("## EVENTS", 1)
+    real_app = json.loads(head.split("GET /applications/autodialer -> ", 1)[1].splitlines()[0])
+    real = recorded_pjsip("ari_phone_unplugged.txt")
+    with FakeAriServer() as fake:
+        fake.endpoints[("PJSIP", "7501")] = {"technology": "PJSIP", "resource": "7501",
+                                             "state": "online", "channel_ids": []}
+        with AriClient(fake.config(timeout=1)) as client:
+            fake.unplug("7501")  # not subscribed: nothing is sent
+            assert fake.events_sent == []
+            client.subscribe_endpoint("PJSIP", "7501")
+        fake.unplug("7501")
+        events = list(fake.events_sent)
+        # The application as the subscription leaves it (what the POST answers).
+        status, application = fake._subscribe("autodialer", "endpoint:PJSIP/7501")
+
+    assert disagreements(events, real) == {}
+    assert [(e["type"], e["endpoint"]["state"], e["contact_info"]["contact_status"])
+            for e in events] == [(e["type"], e["endpoint"]["state"],
+                                  e["contact_info"]["contact_status"]) for e in real]
+    assert status == 200 and Schema([real_app]).disagreements(application) == []
+    assert application["endpoint_ids"] == real_app["endpoint_ids"] == ["PJSIP/7501"]

@@ -80,6 +80,7 @@ class FakeAriServer:
         # Channels our application is subscribed to (they send events outside Stasis too):
         # those it originated, and those it subscribed to.
         self.subscribed: set[str] = set()
+        self.subscribed_endpoints: set[str] = set()  # "PJSIP/7501"
         # Answered channels sent on to the dialplan (continue), until Stasis() takes them back.
         self.in_dialplan: set[str] = set()
         # appArgs of an originate into our application, until the channel answers (StasisStart):
@@ -186,6 +187,26 @@ class FakeAriServer:
             self.in_dialplan.discard(channel_id)
         self.emit({"type": "StasisStart", "args": ["amd", status, cause],
                    "channel": dict(channel)})
+
+    def unplug(self, extension: str, *, port: int = 5060) -> None:
+        """The phone of `extension` vanishes (no BYE) and its next qualify goes unanswered:
+        its channels stay up; subscribers of its endpoint get ContactStatusChange Unreachable
+        with the endpoint offline, as transcripts/ari_phone_unplugged.txt recorded."""
+        with self._lock:
+            endpoint = self.endpoints.get(("PJSIP", extension)) or {
+                "technology": "PJSIP", "resource": extension, "state": "online",
+                "channel_ids": []}
+            endpoint["state"] = "offline"
+            channel_ids = [cid for cid, channel in self.channels.items()
+                           if channel.get("name", "").startswith(f"PJSIP/{extension}-")]
+            subscribed = f"PJSIP/{extension}" in self.subscribed_endpoints
+        if subscribed:
+            self.emit({"type": "ContactStatusChange",
+                       "endpoint": {"technology": "PJSIP", "resource": extension,
+                                    "state": "offline", "channel_ids": channel_ids},
+                       "contact_info": {"uri": f"sip:{extension}@127.0.0.1:{port}",
+                                        "contact_status": "Unreachable", "aor": extension,
+                                        "roundtrip_usec": "0"}})
 
     def remote_hangup(self, channel_id: str, cause: int = 16,
                       cause_txt: str = "Normal Clearing") -> None:
@@ -317,15 +338,21 @@ class FakeAriServer:
     def _subscribe(self, app: str, source: str) -> tuple[int, Any]:
         if app != self.app:
             return 404, {"message": "Application not found"}
-        kind, _, channel_id = source.partition(":")
-        if kind != "channel":
+        kind, _, name = source.partition(":")
+        if kind == "endpoint":  # "PJSIP/7501" (transcripts/ari_phone_unplugged.txt)
+            tech, _, resource = name.partition("/")
+            if (tech, resource) not in self.endpoints:
+                return 422, {"message": "Event source does not exist"}
+            self.subscribed_endpoints.add(name)
+        elif kind == "channel":
+            if name not in self.channels:
+                return 422, {"message": "Event source does not exist"}
+            self.subscribed.add(name)
+        else:
             return 400, {"message": "Invalid event source URI scheme"}
-        if channel_id not in self.channels:
-            return 422, {"message": "Event source does not exist"}
-        self.subscribed.add(channel_id)
         return 200, {"name": self.app, "channel_ids": sorted(self.subscribed), "bridge_ids": [],
-                     "endpoint_ids": [], "device_names": [], "events_allowed": [],
-                     "events_disallowed": []}
+                     "endpoint_ids": sorted(self.subscribed_endpoints), "device_names": [],
+                     "events_allowed": [], "events_disallowed": []}
 
     def _continue(self, channel_id: str, query: dict[str, str]) -> tuple[int, Any]:
         """The channel leaves our application (StasisEnd) for the dialplan."""
