@@ -154,7 +154,7 @@ def import_job_run(kind: ImportJobKind, *, job_id: int) -> CsvImportJob | None:
     except CsvRefused as exc:
         job.refresh_from_db()
         job_finish(model, job_id, token, JobStatus.FAILED,
-                   f"The file was refused: {exc.message}. {_written(kind, job)}")
+                   f"The file was refused: {exc.message.rstrip('.')}. {_written(kind, job)}")
     except ServiceError as exc:
         job.refresh_from_db()
         job_finish(model, job_id, token, JobStatus.FAILED, f"{exc.message} {_written(kind, job)}")
