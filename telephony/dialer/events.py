@@ -333,9 +333,15 @@ def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | No
     """Customers who answered more than the grace period ago and still have no agent: play the
     safe-harbor message, hang up, record them abandoned. Returns how many."""
     now = now or timezone.now()
-    expired = list(_waiting(server).filter(grace_from__lte=now - GRACE)
-                   .values_list("pk", flat=True))
-    for attempt_id in expired:
+    due = list(_waiting(server).filter(grace_from__lte=now - GRACE)
+               .values_list("pk", "campaign_id"))
+    expired = [attempt_id for attempt_id, _campaign in due]
+    # Each campaign's own message (uploaded on its form, services/safe_harbor.py); the
+    # default only for a campaign without one.
+    sounds = dict(Campaign.objects.filter(pk__in={campaign for _a, campaign in due})
+                  .exclude(safe_harbor_sound="").values_list("pk", "safe_harbor_sound"))
+    for attempt_id, campaign_id in due:
+        message = f"sound:{sounds[campaign_id]}" if campaign_id in sounds else safe_harbor
         with transaction.atomic():
             changed = DialAttempt.objects.open().filter(
                 pk=attempt_id, status=Status.ANSWERED).update(status=Status.ABANDONED,
@@ -343,7 +349,7 @@ def waiting_expire(server: AsteriskServer, ari: AriClient, *, now: datetime | No
         if changed:
             # Hang up once the message has played (PlaybackFinished); at once if it cannot.
             try:
-                ari.play(str(attempt_id), safe_harbor,
+                ari.play(str(attempt_id), message,
                          playback_id=f"{SAFE_HARBOR_PLAYBACK}{attempt_id}")
             except AriError:
                 _quietly(ari.hangup, str(attempt_id))

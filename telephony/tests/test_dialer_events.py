@@ -154,6 +154,26 @@ def test_with_no_agent_free_the_customer_waits_the_grace_then_hears_safe_harbor(
     assert attempt.closed_at is not None and attempt.agent_id is None
 
 
+def test_the_abandoned_customer_hears_the_campaigns_own_message(line, agent, agent_phone,
+                                                                campaign):
+    # The message uploaded on the campaign's form, not Asterisk's stock goodbye.
+    Campaign.objects.filter(pk=campaign.pk).update(
+        safe_harbor_sound=f"autodialer/campaign-{campaign.pk}")
+    other = Campaign.objects.create(name="Autumn", status="running")
+    attempts = [customer(line, campaign), customer(line, other, number="+15555550102")]
+    answered = timezone.now()
+    for attempt in attempts:
+        line.fake.answer(str(attempt.pk))
+    line.deliver(now=answered)
+
+    assert waiting_expire(line.server, line.client, now=answered + timedelta(seconds=2.1)) == 2
+
+    played = {r["path"].split("/")[3]: r["query"].get("media") for r in line.fake.requests
+              if r["method"] == "POST" and r["path"].endswith("/play")}
+    assert played == {str(attempts[0].pk): f"sound:autodialer/campaign-{campaign.pk}",
+                      str(attempts[1].pk): "sound:vm-goodbye"}
+
+
 def test_an_agent_ready_within_the_grace_gets_the_waiting_customer(line, agent, agent_phone,
                                                                   campaign):
     session = ready_session(line, agent, campaign)
